@@ -1,0 +1,53 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateNamesEachBadSetting(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   []string
+	}{
+		{"relative data dir", func(c *Config) { c.DataDir = "state" }, []string{"data-dir"}},
+		{"empty data dir", func(c *Config) { c.DataDir = "" }, []string{"data-dir"}},
+		{"unknown log level", func(c *Config) { c.Log.Level = "loud" }, []string{"log.level"}},
+		{"unknown log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
+		{"host name as bind address", func(c *Config) { c.Server.BindAddress = "localhost" }, []string{"server.bind-address"}},
+		{"port out of range", func(c *Config) { c.Server.Port = 70000 }, []string{"server.port"}},
+		{"no request size", func(c *Config) { c.Server.MaxRequestBytes = 0 }, []string{"server.max-request-bytes"}},
+		{"endpoint without scheme", func(c *Config) { c.Server.Etcd.Endpoints = []string{"127.0.0.1:2379"} }, []string{"server.etcd.endpoints"}},
+		{"certificate without key", func(c *Config) {
+			c.Server.Etcd.Endpoints = []string{"https://127.0.0.1:2379"}
+			c.Server.Etcd.CertFile = "/etc/etcd/client.pem"
+		}, []string{"server.etcd.keyfile"}},
+		{"TLS for embedded etcd", func(c *Config) { c.Server.Etcd.CAFile = "/etc/etcd/ca.pem" }, []string{"server.etcd.endpoints"}},
+		{"negative compaction interval", func(c *Config) { c.Server.Etcd.CompactionInterval = -time.Second }, []string{"compaction-interval"}},
+		{"two mistakes at once", func(c *Config) {
+			c.Server.Port = 0
+			c.Log.Format = "xml"
+		}, []string{"server.port", "log.format"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			c, err := Default()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.change(c)
+			err = c.Validate()
+			if err == nil {
+				t.Fatal("got no error, want one")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to name %q", err, w)
+				}
+			}
+		})
+	}
+}
