@@ -16,7 +16,9 @@ import (
 
 // Scheme knows every kind navarch serves, in every group-version it serves
 // it. It is filled at package initialisation and read-only afterwards.
-var Scheme = runtime.NewScheme()
+// It is filled in its variable initialiser, which runs before any init
+// function of the package (the resource table's init reads it).
+var Scheme = newScheme()
 
 // Codecs builds encoders and decoders over Scheme.
 var Codecs = serializer.NewCodecFactory(Scheme)
@@ -24,8 +26,10 @@ var Codecs = serializer.NewCodecFactory(Scheme)
 // ParameterCodec decodes query parameters (ListOptions, DeleteOptions …).
 var ParameterCodec = runtime.NewParameterCodec(Scheme)
 
-func init() {
-	utilruntime.Must(AddToScheme(Scheme))
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(AddToScheme(s))
+	return s
 }
 
 // AddToScheme registers every served kind, the meta/v1 option kinds and the
