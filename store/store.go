@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"k8s.io/apimachinery/pkg/fields"
@@ -52,6 +53,18 @@ type Options struct {
 	Codec runtime.Codec
 	// Metrics, when set, receives etcd operation latencies.
 	Metrics MetricsSink
+
+	// Logger receives the store's own messages (compaction, watch
+	// failures); nil means slog.Default().
+	Logger *slog.Logger
+	// Debug lets the embedded etcd log at info level instead of error.
+	Debug bool
+	// StartTimeout bounds the start of the embedded etcd or the first
+	// connection to an external one; 0 means 1m.
+	StartTimeout time.Duration
+	// UnsafeNoFsync turns off the embedded etcd's fsync. A crash may then
+	// lose or corrupt data: for tests only.
+	UnsafeNoFsync bool
 }
 
 // MetricsSink observes the latency of each etcd operation ("get", "list",

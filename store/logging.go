@@ -1,0 +1,47 @@
+package store
+
+import (
+	"sync/atomic"
+
+	"go.etcd.io/etcd/client/pkg/v3/logutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// etcdLogger returns the zap logger of the embedded etcd: errors only
+// (info and up with debug) on stderr, and nothing once closing is set, as
+// etcd reports its own shutdown (closed listeners, stopped servers) as
+// errors.
+func etcdLogger(debug bool, closing *atomic.Bool) (*zap.Logger, error) {
+	cfg := logutil.DefaultZapLoggerConfig
+	cfg.OutputPaths = []string{"stderr"}
+	cfg.ErrorOutputPaths = []string{"stderr"}
+	cfg.Level = zap.NewAtomicLevelAt(zapcore.ErrorLevel)
+	if debug {
+		cfg.Level = zap.NewAtomicLevelAt(zapcore.InfoLevel)
+	}
+	lg, err := cfg.Build()
+	if err != nil {
+		return nil, err
+	}
+	return lg.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return &quietCore{Core: c, closing: closing}
+	})), nil
+}
+
+// quietCore drops every entry once closing is set.
+type quietCore struct {
+	zapcore.Core
+	closing *atomic.Bool
+}
+
+func (c *quietCore) With(fields []zapcore.Field) zapcore.Core {
+	return &quietCore{Core: c.Core.With(fields), closing: c.closing}
+}
+
+func (c *quietCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.closing.Load() {
+		return ce
+	}
+	return c.Core.Check(e, ce)
+}
