@@ -151,4 +151,3 @@ func lockFile(path string) (*os.File, error) {
 	}
 	return f, nil
 }
-
