@@ -10,9 +10,13 @@ import (
 
 // PrepareForCreate sets what the server owns on a new object: uid,
 // creationTimestamp and generation 1; it clears resourceVersion, and
-// deletionTimestamp. Status is kept: clients that create objects with a
-// status (as kubectl create of a saved object does) see it dropped only for
-// kinds whose status the server owns, by Default's per-kind rules.
+// deletionTimestamp. For kinds whose status the server owns it resets the
+// status as Kubernetes does on create: a Pod starts Pending with its QoS
+// class computed (call Default first, which fills requests from limits); a
+// Namespace starts Active with the "kubernetes" finalizer in
+// spec.finalizers; Services, Deployments, ReplicaSets and Sources start with
+// an empty status. Other kinds (a Node registered with its status by its
+// kubelet, an Event) keep theirs.
 // now is passed in so that callers and tests control the clock.
 func PrepareForCreate(obj runtime.Object, now metav1.Time) error {
 	m, err := meta.Accessor(obj)
@@ -26,13 +30,20 @@ func PrepareForCreate(obj runtime.Object, now metav1.Time) error {
 	m.SetDeletionTimestamp(nil)
 	m.SetDeletionGracePeriodSeconds(nil)
 	m.SetSelfLink("")
+	prepareKindForCreate(obj)
 	return nil
 }
 
 // PrepareForUpdate carries over from old what a client cannot change through
 // the main resource: uid, creationTimestamp, deletionTimestamp, generation —
 // bumped by one when the spec (everything but metadata and status) changed —
-// and, for kinds with a status subresource, the status itself.
+// and, for kinds with a status subresource, the status itself. Per kind, as
+// Kubernetes does: a Namespace keeps its spec.finalizers (changed through
+// the finalize subresource only); a Service keeps the cluster IPs, node
+// ports and health-check node port the server allocated when the update
+// leaves them out, and drops those its new type no longer uses.
+// An update without a resourceVersion is unconditional: obj takes old's, so
+// that the store's precondition and ValidateUpdate see the current one.
 // PrepareForStatusUpdate is the reverse for the status subresource.
 func PrepareForUpdate(obj, old runtime.Object) error {
 	m, err := meta.Accessor(obj)
@@ -49,6 +60,10 @@ func PrepareForUpdate(obj, old runtime.Object) error {
 		}
 	}
 	keepServerMeta(m, om)
+	if m.GetResourceVersion() == "" {
+		m.SetResourceVersion(om.GetResourceVersion())
+	}
+	prepareKindForUpdate(obj, old)
 	m.SetGeneration(om.GetGeneration())
 	if specChanged(obj, old) {
 		m.SetGeneration(om.GetGeneration() + 1)
