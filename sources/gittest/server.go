@@ -2,6 +2,7 @@ package gittest
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -45,6 +46,7 @@ func NewServer(t testing.TB) *Server {
 			"HOME=" + s.Root,
 		},
 		InheritEnv: []string{"PATH"},
+		Stderr:     io.Discard,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
