@@ -24,7 +24,7 @@ type Config struct {
 func GlobalOptions() []Option {
 	return []Option{
 		{Key: "config", Flag: "config", Usage: "config file (default <data-dir>/config.yaml when it exists)", Default: ""},
-		{Key: "data-dir", Flag: "data-dir", Short: "d", Usage: "directory for navarch's state", Default: "~/.navarch"},
+		{Key: "data-dir", Flag: "data-dir", Usage: "directory for navarch's state", Default: "~/.navarch"},
 		{Key: "log.level", Flag: "log-level", Usage: "log level: debug, info, warn or error", Default: "info"},
 		{Key: "log.format", Flag: "log-format", Usage: "log format: text or json", Default: "text"},
 	}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/navarch/navarch/api"
+	"github.com/navarch/navarch/apiserver"
+	"github.com/navarch/navarch/config"
+	"github.com/navarch/navarch/store"
+)
+
+// controlPlane is the store (embedded etcd or a client of an external
+// cluster) and the API server over it. At start it writes the admin
+// kubeconfig to <data-dir>/kubeconfig and prints to out how to use it.
+func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) component {
+	return component{name: "control plane", run: func(ctx context.Context) error {
+		metrics, err := apiserver.NewMetrics(nil)
+		if err != nil {
+			return err
+		}
+		st, err := store.New(ctx, storeOptions(cfg, logger, metrics))
+		if err != nil {
+			return fmt.Errorf("start store: %w", err)
+		}
+		defer st.Close()
+		srv, err := apiserver.New(apiserver.Options{
+			DataDir:         cfg.DataDir,
+			BindAddress:     cfg.Server.BindAddress,
+			Port:            cfg.Server.Port,
+			TokensFile:      cfg.Server.TokensFile,
+			MaxRequestBytes: cfg.Server.MaxRequestBytes,
+			ExtraSANs:       cfg.Server.TLSSANs,
+			Store:           st,
+			Metrics:         metrics,
+			Logger:          logger.With("component", "apiserver"),
+		})
+		if err != nil {
+			return fmt.Errorf("create API server: %w", err)
+		}
+		kubeconfig := cfg.KubeconfigPath()
+		if err := srv.WriteKubeconfig(kubeconfig); err != nil {
+			return fmt.Errorf("write kubeconfig: %w", err)
+		}
+		logger.Info("API server starting", "url", srv.URL(), "kubeconfig", kubeconfig, "etcd", etcdDescription(cfg))
+		printHowToConnect(out, srv.URL(), kubeconfig)
+		return srv.Run(ctx)
+	}}
+}
+
+// storeOptions turns the server section of cfg into the store's options.
+func storeOptions(cfg *config.Config, logger *slog.Logger, metrics store.MetricsSink) store.Options {
+	interval := cfg.Server.Etcd.CompactionInterval
+	if interval == 0 {
+		interval = -1 // the store's "off"
+	}
+	return store.Options{
+		DataDir:          cfg.DataDir,
+		Endpoints:        cfg.Server.Etcd.Endpoints,
+		CAFile:           cfg.Server.Etcd.CAFile,
+		CertFile:         cfg.Server.Etcd.CertFile,
+		KeyFile:          cfg.Server.Etcd.KeyFile,
+		CompactInterval:  interval,
+		CompactRetention: cfg.Server.Etcd.CompactionRetention,
+		Codec:            api.LegacyCodec(api.GroupVersions()...),
+		Metrics:          metrics,
+		Logger:           logger,
+	}
+}
+
+func etcdDescription(cfg *config.Config) string {
+	if len(cfg.Server.Etcd.Endpoints) == 0 {
+		return "embedded"
+	}
+	return fmt.Sprint(cfg.Server.Etcd.Endpoints)
+}
+
+// printHowToConnect tells the user where the API is and how to reach it.
+func printHowToConnect(out io.Writer, url, kubeconfig string) {
+	fmt.Fprintf(out, `navarch API server: %s
+Admin kubeconfig:   %s
+
+Use it with kubectl:
+  export KUBECONFIG=%s
+  kubectl get namespaces
+or with navarch, which finds it on its own:
+  navarch get namespaces
+`, url, kubeconfig, kubeconfig)
+}
