@@ -17,7 +17,7 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		{"unknown log level", func(c *Config) { c.Log.Level = "loud" }, []string{"log.level"}},
 		{"unknown log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
 		{"host name as bind address", func(c *Config) { c.Server.BindAddress = "localhost" }, []string{"server.bind-address"}},
-		{"port out of range", func(c *Config) { c.Server.Port = 70000 }, []string{"server.port"}},
+		{"port out of range", func(c *Config) { c.Server.Port = -1 }, []string{"server.port"}},
 		{"no request size", func(c *Config) { c.Server.MaxRequestBytes = 0 }, []string{"server.max-request-bytes"}},
 		{"endpoint without scheme", func(c *Config) { c.Server.Etcd.Endpoints = []string{"127.0.0.1:2379"} }, []string{"server.etcd.endpoints"}},
 		{"certificate without key", func(c *Config) {
@@ -27,7 +27,7 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		{"TLS for embedded etcd", func(c *Config) { c.Server.Etcd.CAFile = "/etc/etcd/ca.pem" }, []string{"server.etcd.endpoints"}},
 		{"negative compaction interval", func(c *Config) { c.Server.Etcd.CompactionInterval = -time.Second }, []string{"compaction-interval"}},
 		{"two mistakes at once", func(c *Config) {
-			c.Server.Port = 0
+			c.Server.Port = 70000
 			c.Log.Format = "xml"
 		}, []string{"server.port", "log.format"}},
 	}

@@ -13,7 +13,8 @@ import (
 type Server struct {
 	// BindAddress is the IP address the API server listens on.
 	BindAddress string `mapstructure:"bind-address"`
-	// Port is the API server's HTTPS port.
+	// Port is the API server's HTTPS port; 0 picks a free one, which the
+	// written kubeconfig names.
 	Port int `mapstructure:"port"`
 	// TokensFile maps bearer tokens to users and groups, besides the admin
 	// token generated at first start; "" for none.
@@ -51,7 +52,7 @@ const DefaultMaxRequestBytes int64 = 3 << 20
 func ServerOptions() []Option {
 	return []Option{
 		{Key: "server.bind-address", Flag: "bind-address", Usage: "IP address the API server listens on", Default: "127.0.0.1"},
-		{Key: "server.port", Flag: "port", Usage: "HTTPS port of the API server", Default: 6443},
+		{Key: "server.port", Flag: "port", Usage: "HTTPS port of the API server (0: any free port)", Default: 6443},
 		{Key: "server.tokens-file", Flag: "tokens-file", Usage: "file mapping bearer tokens to users and groups", Default: ""},
 		{Key: "server.max-request-bytes", Flag: "max-request-bytes", Usage: "largest request body accepted", Default: DefaultMaxRequestBytes},
 		{Key: "server.tls-san", Flag: "tls-san", Usage: "extra host names or IPs in the serving certificate", Default: []string{}},
@@ -70,8 +71,8 @@ func (s Server) Validate() error {
 	if net.ParseIP(s.BindAddress) == nil {
 		errs = append(errs, fmt.Errorf("server.bind-address: want an IP address, got %q", s.BindAddress))
 	}
-	if s.Port < 1 || s.Port > 65535 {
-		errs = append(errs, fmt.Errorf("server.port: want 1 to 65535, got %d", s.Port))
+	if s.Port < 0 || s.Port > 65535 {
+		errs = append(errs, fmt.Errorf("server.port: want 0 (any free port) to 65535, got %d", s.Port))
 	}
 	if s.MaxRequestBytes <= 0 {
 		errs = append(errs, fmt.Errorf("server.max-request-bytes: want a positive size, got %d", s.MaxRequestBytes))
