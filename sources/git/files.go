@@ -95,6 +95,7 @@ func readTree(ctx context.Context, tree *object.Tree) (map[string][]byte, error)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		name := f.Name
 		switch f.Mode {
 		case filemode.Submodule:
 			continue
@@ -106,9 +107,9 @@ func readTree(ctx context.Context, tree *object.Tree) (map[string][]byte, error)
 		}
 		content, err := blobBytes(f)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		files[f.Name] = content
+		files[name] = content
 	}
 }
 
