@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/navarch/navarch/internal/kubectltest"
+)
+
+// testVersion is linked into the navarch binary the tests build.
+const testVersion = "v0.0.0-test"
+
+// navarchBinary builds navarch once per test binary and returns its path.
+func navarchBinary(t *testing.T) string {
+	t.Helper()
+	return kubectltest.Build(t, "github.com/navarch/navarch/cmd/navarch", "-X main.version="+testVersion)
+}
+
+// serverProcess is `navarch server` (or `navarch up`) running as a child
+// process.
+type serverProcess struct {
+	cmd        *exec.Cmd
+	dataDir    string
+	kubeconfig string
+	output     string // file with the process's stdout and stderr
+	exited     chan struct{}
+	waitErr    error
+}
+
+// startServer starts the built `navarch server` on a free port with its
+// state in dataDir, and returns once its API answers /readyz with the
+// kubeconfig it wrote. The process is killed when the test ends if it is
+// still running.
+func startServer(t *testing.T, dataDir string) *serverProcess {
+	t.Helper()
+	return startRole(t, "server", dataDir)
+}
+
+// startRole is startServer for any serving subcommand (server, up).
+func startRole(t *testing.T, role, dataDir string) *serverProcess {
+	t.Helper()
+	bin := navarchBinary(t)
+	kubeconfig := filepath.Join(dataDir, "kubeconfig")
+	// A kubeconfig left by an earlier run names an old port: wait for the new one.
+	if err := os.Remove(kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "server-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	full := []string{role, "--data-dir=" + dataDir, "--port=0", "--log-level=debug"}
+	p := &serverProcess{
+		cmd:        exec.Command(bin, full...),
+		dataDir:    dataDir,
+		kubeconfig: kubeconfig,
+		output:     out.Name(),
+		exited:     make(chan struct{}),
+	}
+	p.cmd.Env = kubectltest.Env(t.TempDir())
+	p.cmd.Stdout, p.cmd.Stderr = out, out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start navarch %s: %v", role, err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	if err := p.waitReady(60 * time.Second); err != nil {
+		t.Fatalf("navarch %s did not become ready: %v\n%s", role, err, p.log())
+	}
+	return p
+}
+
+// waitReady polls until the kubeconfig exists and /readyz answers 200.
+func (p *serverProcess) waitReady(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last error
+	for {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("exited: %v", p.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("%w; last: %v", ctx.Err(), last)
+		case <-time.After(100 * time.Millisecond):
+		}
+		cfg, err := clientcmd.BuildConfigFromFlags("", p.kubeconfig)
+		if err != nil {
+			last = err
+			continue
+		}
+		client, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		if err == nil {
+			return nil
+		}
+		last = fmt.Errorf("%w: %s", err, body)
+	}
+}
+
+// stop sends SIGTERM to the server and waits for it to exit; it returns
+// the exit code. The test fails if the server takes longer than 30s.
+func (p *serverProcess) stop(t *testing.T) int {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("signal navarch server: %v", err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("navarch server still running 30s after SIGTERM\n%s", p.log())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// log returns what the server printed so far.
+func (p *serverProcess) log() string {
+	b, err := os.ReadFile(p.output)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// restConfig is the admin client configuration from the written kubeconfig.
+func (p *serverProcess) restConfig(t *testing.T) *rest.Config {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", p.kubeconfig)
+	if err != nil {
+		t.Fatalf("read kubeconfig: %v", err)
+	}
+	return cfg
+}
+
+// clientset is a typed client for the server, as its admin.
+func (p *serverProcess) clientset(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	c, err := kubernetes.NewForConfig(p.restConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// cliResult is what one run of the navarch CLI printed and how it ended.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// runNavarch runs the built navarch binary with args, stdin as its input
+// and env added to a clean environment (no KUBECONFIG, a fresh HOME).
+func runNavarch(t *testing.T, stdin string, env []string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, navarchBinary(t), args...)
+	cmd.Env = append(kubectltest.Env(t.TempDir()), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("navarch %s: no answer in time\n%s", strings.Join(args, " "), r.stderr)
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run navarch: %v", err)
+	}
+	return r
+}
