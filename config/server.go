@@ -17,7 +17,8 @@ type Server struct {
 	// written kubeconfig names.
 	Port int `mapstructure:"port"`
 	// TokensFile maps bearer tokens to users and groups, besides the admin
-	// token generated at first start; "" for none.
+	// token generated at first start, in Kubernetes' static token format
+	// (token,user,uid,"group1,group2" per line); "" for none.
 	TokensFile string `mapstructure:"tokens-file"`
 	// MaxRequestBytes caps a request body; larger ones get 413.
 	MaxRequestBytes int64 `mapstructure:"max-request-bytes"`
@@ -53,7 +54,7 @@ func ServerOptions() []Option {
 	return []Option{
 		{Key: "server.bind-address", Flag: "bind-address", Usage: "IP address the API server listens on", Default: "127.0.0.1"},
 		{Key: "server.port", Flag: "port", Usage: "HTTPS port of the API server (0: any free port)", Default: 6443},
-		{Key: "server.tokens-file", Flag: "tokens-file", Usage: "file mapping bearer tokens to users and groups", Default: ""},
+		{Key: "server.tokens-file", Flag: "tokens-file", Usage: "static token file (token,user,uid,\"group1,group2\" per line) for users besides the admin", Default: ""},
 		{Key: "server.max-request-bytes", Flag: "max-request-bytes", Usage: "largest request body accepted", Default: DefaultMaxRequestBytes},
 		{Key: "server.tls-san", Flag: "tls-san", Usage: "extra host names or IPs in the serving certificate", Default: []string{}},
 		{Key: "server.etcd.endpoints", Flag: "etcd-endpoints", Usage: "external etcd cluster endpoints (default: etcd embedded, in <data-dir>/etcd)", Default: []string{}},
