@@ -22,9 +22,10 @@
 //     `git http-backend` for tests of this package and of its callers.
 //
 // Trigger, in this package, coalesces wake-ups: any number of Fire calls
-// before the consumer reads make one signal. The directory watcher uses it,
-// and the reconciler uses it (or its workqueue, which behaves the same) to
-// turn a burst of webhook deliveries into one sync.
+// before the consumer reads make one signal (a channel of capacity one, as
+// the directory watcher's own channel is). The webhook receiver fires a
+// Source's Trigger on every accepted push, so a burst of deliveries makes
+// one sync; a workqueue keyed by Source behaves the same and may replace it.
 //
 // Callers' duties: the reconciler builds Credentials from the Source's
 // Secret, passes a context with spec.timeout to every remote call, keeps the
