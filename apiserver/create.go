@@ -1,0 +1,187 @@
+package apiserver
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/navarch/navarch/api"
+	"github.com/navarch/navarch/store"
+)
+
+// generateNameAttempts bounds the retries of a create whose generated name
+// is taken.
+const generateNameAttempts = 8
+
+// serveCreate answers POST of a new object: decode, default, prepare,
+// validate, check the namespace, track managed fields, store.
+func (s *Server) serveCreate(rr *resourceRequest) {
+	var opts metav1.CreateOptions
+	q := rr.query()
+	if err := metav1.Convert_url_Values_To_v1_CreateOptions(&q, &opts, nil); err != nil {
+		rr.fail(apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	if err := validateManager(opts.FieldManager); err != nil {
+		rr.fail(err)
+		return
+	}
+	dryRun, err := rr.dryRun()
+	if err != nil {
+		rr.fail(err)
+		return
+	}
+	obj, err := s.decodeRequestObject(rr)
+	if err != nil {
+		rr.fail(err)
+		return
+	}
+	m, _ := meta.Accessor(obj)
+	if err := rr.authorizeCreate(m.GetName()); err != nil {
+		rr.fail(err)
+		return
+	}
+	if err := checkNamespace(rr, m); err != nil {
+		rr.fail(err)
+		return
+	}
+	if err := s.create(rr, obj, managerName(rr.r, opts.FieldManager), dryRun); err != nil {
+		rr.fail(err)
+		return
+	}
+	s.writeObject(rr, http.StatusCreated, obj)
+}
+
+// decodeRequestObject reads the body into a new object of the resource,
+// honouring fieldValidation.
+func (s *Server) decodeRequestObject(rr *resourceRequest) (runtime.Object, error) {
+	directive, err := fieldValidation(rr.r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(rr.r, s.opts.MaxRequestBytes)
+	if err != nil {
+		return nil, err
+	}
+	obj := rr.res.New()
+	if err := s.decoders.decodeObject(&rr.warn, bodyMediaType(rr.r), body, rr.res.GroupVersionKind(), obj, directive); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// checkNamespace fills in the request's namespace on the object, and
+// refuses an object naming another one.
+func checkNamespace(rr *resourceRequest, m metav1.Object) error {
+	ns := rr.namespace()
+	switch {
+	case !rr.res.Namespaced:
+		m.SetNamespace("")
+	case m.GetNamespace() == "":
+		m.SetNamespace(ns)
+	case m.GetNamespace() != ns:
+		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	return nil
+}
+
+// create admits obj and stores it (unless dryRun); on success obj holds
+// what was stored, with its resourceVersion.
+func (s *Server) create(rr *resourceRequest, obj runtime.Object, manager string, dryRun bool) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	generate := m.GetName() == "" && m.GetGenerateName() != ""
+	if m.GetResourceVersion() != "" {
+		// Kubernetes ignores a resourceVersion on create.
+		m.SetResourceVersion("")
+	}
+	if err := s.admitCreate(rr, obj); err != nil {
+		return err
+	}
+	if err := s.ensureNamespaceActive(rr, m.GetNamespace(), m.GetName()); err != nil {
+		return err
+	}
+	tracked, err := s.fields.update(rr, rr.res.New(), obj, manager, "")
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if err := assign(obj, tracked); err != nil {
+		return err
+	}
+	if dryRun {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		if generate {
+			m.SetName(m.GetGenerateName() + utilrand.String(5))
+		}
+		err := s.store.Create(rr.ctx(), rr.res.StorageKey(m.GetNamespace(), m.GetName()), obj)
+		if err == nil {
+			return nil
+		}
+		if generate && errors.Is(err, store.ErrExists) && attempt < generateNameAttempts {
+			continue
+		}
+		if generate && errors.Is(err, store.ErrExists) {
+			return apierrors.NewGenerateNameConflict(rr.gr(), m.GetName(), 1)
+		}
+		return storeError(err, rr.gr(), m.GetName())
+	}
+}
+
+// admitCreate defaults, prepares and validates a new object.
+func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object) error {
+	m, _ := meta.Accessor(obj)
+	if m.GetName() == "" && m.GetGenerateName() != "" {
+		// Validate a name of the length the generated one will have.
+		m.SetName(m.GetGenerateName() + "xxxxx")
+		defer m.SetName("")
+	}
+	api.Default(obj)
+	if err := api.PrepareForCreate(obj, s.nowMeta()); err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if errs := api.Validate(obj); len(errs) > 0 {
+		return apierrors.NewInvalid(rr.gk(), m.GetName(), errs)
+	}
+	return nil
+}
+
+// ensureNamespaceActive refuses to create an object in a namespace that
+// does not exist (404) or is being deleted (403), as Kubernetes'
+// NamespaceLifecycle admission does.
+func (s *Server) ensureNamespaceActive(rr *resourceRequest, namespace, name string) error {
+	if !rr.res.Namespaced {
+		return nil
+	}
+	ns := &corev1.Namespace{}
+	nsRes, _ := api.LookupResource(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	if err := s.store.Get(rr.ctx(), nsRes.StorageKey("", namespace), ns); err != nil {
+		return storeError(err, nsRes.GroupResource(), namespace)
+	}
+	if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {
+		err := apierrors.NewForbidden(rr.gr(), name, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", namespace))
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type:    corev1.NamespaceTerminatingCause,
+			Message: fmt.Sprintf("namespace %s is being terminated", namespace),
+			Field:   "metadata.namespace",
+		})
+		return err
+	}
+	return nil
+}
+
+// nowMeta is the server's clock as a metav1.Time, to the second as the
+// wire format keeps it.
+func (s *Server) nowMeta() metav1.Time {
+	return metav1.NewTime(s.now()).Rfc3339Copy()
+}

@@ -1,0 +1,51 @@
+// Package apiserver is navarch's Kubernetes-compatible API server: REST and
+// JSON over the store, as real kubectl and client-go expect it, built on
+// net/http and apimachinery (not k8s.io/apiserver).
+//
+// # What it serves
+//
+// Resources under /api/v1 and /apis/<group>/<version> (the table in package
+// api), namespaced (/namespaces/<ns>/<resource>[/<name>[/<sub>]]) and
+// cluster-scoped, with lists and watches across all namespaces:
+//
+//   - get, list (label and field selectors, limit/continue,
+//     resourceVersion, resourceVersionMatch), watch (?watch=true or the
+//     legacy /watch/ prefix; streaming lists with sendInitialEvents),
+//   - create (generateName), update, patch (JSON patch, merge patch,
+//     strategic merge patch, server-side apply with managedFields over
+//     structured-merge-diff), delete (propagation policies as the garbage
+//     collector's finalizers, finalizers, graceful pod deletion,
+//     preconditions), deletecollection,
+//   - subresources status, scale (autoscaling/v1 Scale), pods/binding and
+//     namespaces/finalize,
+//   - dryRun=All and fieldValidation=Strict|Warn|Ignore on every write.
+//
+// Around them: discovery (/api, /apis, aggregated discovery v2, /version),
+// Tables for kubectl get (also on watches), PartialObjectMetadata for
+// metadata clients, /healthz, /livez, /readyz, /metrics, and whatever is
+// mounted with SetOpenAPI, Handle and HandleAuthenticated.
+//
+// # A write, step by step
+//
+// decode (JSON or YAML; unknown fields per fieldValidation) → authorize →
+// api.Default → api.PrepareForCreate / PrepareForUpdate /
+// PrepareForStatusUpdate → api.Validate / ValidateUpdate (422 with every
+// cause) → namespace lifecycle (404 missing, 403 terminating) → managed
+// fields → store (409 on a stale resourceVersion or an existing name).
+// Errors are always metav1.Status objects with Kubernetes' reason and code.
+//
+// # Seams
+//
+// The store (package store) holds the objects; package api the types,
+// defaults and validation; package auth the PKI, tokens and the
+// authorization rules; package printers the Tables. The server checks
+// itself what needs a stored object: a node may write the status of, and
+// delete, only pods bound to it.
+//
+// # Callers
+//
+// cmd/navarch builds the store (passing NewMetrics' value as
+// store.Options.Metrics), then New and Run; it writes the admin kubeconfig
+// with WriteKubeconfig. Tests start a whole server with
+// internal/testserver.
+package apiserver

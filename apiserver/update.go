@@ -1,0 +1,196 @@
+package apiserver
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/navarch/navarch/api"
+	"github.com/navarch/navarch/store"
+)
+
+// deleteAttempts bounds the retries of a delete that races with writes.
+const deleteAttempts = 10
+
+// serveUpdate answers PUT of an object or of its status subresource.
+// Kubernetes creates on PUT for a few kinds only; navarch for none: a
+// missing object is a 404.
+func (s *Server) serveUpdate(rr *resourceRequest) {
+	var opts metav1.UpdateOptions
+	q := rr.query()
+	if err := metav1.Convert_url_Values_To_v1_UpdateOptions(&q, &opts, nil); err != nil {
+		rr.fail(apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	if err := validateManager(opts.FieldManager); err != nil {
+		rr.fail(err)
+		return
+	}
+	dryRun, err := rr.dryRun()
+	if err != nil {
+		rr.fail(err)
+		return
+	}
+	obj, err := s.decodeRequestObject(rr)
+	if err != nil {
+		rr.fail(err)
+		return
+	}
+	m, _ := meta.Accessor(obj)
+	if err := checkName(rr, m); err != nil {
+		rr.fail(err)
+		return
+	}
+	if err := checkNamespace(rr, m); err != nil {
+		rr.fail(err)
+		return
+	}
+	manager := managerName(rr.r, opts.FieldManager)
+	out, err := s.update(rr, dryRun, func(cur runtime.Object) (runtime.Object, error) {
+		return s.admitUpdate(rr, obj.DeepCopyObject(), cur, manager)
+	})
+	if err != nil {
+		rr.fail(err)
+		return
+	}
+	s.writeObject(rr, http.StatusOK, out)
+}
+
+// checkName fills in the URL's name on an object that names none, and
+// refuses one that names another.
+func checkName(rr *resourceRequest, m metav1.Object) error {
+	switch m.GetName() {
+	case rr.info.Name:
+	case "":
+		m.SetName(rr.info.Name)
+	default:
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), rr.info.Name))
+	}
+	return nil
+}
+
+// admitUpdate turns obj, the client's new version of cur, into what is
+// stored: the resourceVersion precondition, Kubernetes' update preparation
+// (of the main resource or of the status subresource), defaults,
+// validation and managed fields.
+func (s *Server) admitUpdate(rr *resourceRequest, obj, cur runtime.Object, manager string) (runtime.Object, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	cm, _ := meta.Accessor(cur)
+	if rv := m.GetResourceVersion(); rv != "" && rv != cm.GetResourceVersion() {
+		return nil, apierrors.NewConflict(rr.gr(), rr.info.Name, errors.New(optimisticLockErrorMsg))
+	}
+	api.Default(obj)
+	sub := ""
+	if rr.info.Subresource == "status" {
+		sub = "status"
+		err = api.PrepareForStatusUpdate(obj, cur)
+	} else {
+		err = api.PrepareForUpdate(obj, cur)
+	}
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	m, _ = meta.Accessor(obj)
+	m.SetResourceVersion(cm.GetResourceVersion())
+	if errs := api.ValidateUpdate(obj, cur); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(rr.gk(), rr.info.Name, errs)
+	}
+	out, err := s.fields.update(rr, cur, obj, manager, sub)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return out, nil
+}
+
+// errDeleteInstead stops a GuaranteedUpdate whose result is an object
+// ready to go: being deleted, with its last finalizer removed.
+type errDeleteInstead struct {
+	obj runtime.Object
+	rv  int64
+}
+
+func (e *errDeleteInstead) Error() string { return "delete instead of update" }
+
+// update reads the object, lets prepare turn it into its new version and
+// stores that, retrying on concurrent writes. A new version that removes
+// the last finalizer of an object being deleted deletes it instead, as
+// Kubernetes does. With dryRun nothing is written.
+func (s *Server) update(rr *resourceRequest, dryRun bool, prepare func(cur runtime.Object) (runtime.Object, error)) (runtime.Object, error) {
+	ctx, key := rr.ctx(), rr.key()
+	if dryRun {
+		cur := rr.res.New()
+		if err := s.store.Get(ctx, key, cur); err != nil {
+			return nil, storeError(err, rr.gr(), rr.info.Name)
+		}
+		if err := rr.checkStoredPod(cur); err != nil {
+			return nil, err
+		}
+		return prepare(cur)
+	}
+	for attempt := 0; ; attempt++ {
+		out := rr.res.New()
+		err := s.store.GuaranteedUpdate(ctx, key, out, false, func(cur runtime.Object, _ bool) (runtime.Object, error) {
+			if err := rr.checkStoredPod(cur); err != nil {
+				return nil, err
+			}
+			obj, err := prepare(cur)
+			if err != nil {
+				return nil, err
+			}
+			if shouldDeleteDuringUpdate(obj, cur) {
+				rv, _ := store.ParseResourceVersion(metaOf(cur).GetResourceVersion())
+				return nil, &errDeleteInstead{obj: obj, rv: rv}
+			}
+			return obj, nil
+		})
+		var del *errDeleteInstead
+		if !errors.As(err, &del) {
+			if err != nil {
+				return nil, storeError(err, rr.gr(), rr.info.Name)
+			}
+			return out, nil
+		}
+		deleted := rr.res.New()
+		err = s.store.Delete(ctx, key, deleted, del.rv)
+		if errors.Is(err, store.ErrConflict) && attempt < deleteAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, storeError(err, rr.gr(), rr.info.Name)
+		}
+		return deleted, nil
+	}
+}
+
+// shouldDeleteDuringUpdate reports whether an update leaves an object that
+// is being deleted without finalizers, and without a grace period still
+// running (a pod the kubelet has not yet stopped).
+func shouldDeleteDuringUpdate(obj, old runtime.Object) bool {
+	m, om := metaOf(obj), metaOf(old)
+	if m == nil || om == nil || len(m.GetFinalizers()) > 0 || om.GetDeletionTimestamp() == nil {
+		return false
+	}
+	if ns, ok := obj.(*corev1.Namespace); ok && len(ns.Spec.Finalizers) > 0 {
+		return false
+	}
+	grace := om.GetDeletionGracePeriodSeconds()
+	return grace == nil || *grace == 0
+}
+
+// metaOf returns obj's metadata, or nil for an object without.
+func metaOf(obj runtime.Object) metav1.Object {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil
+	}
+	return m
+}
