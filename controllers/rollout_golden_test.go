@@ -32,12 +32,12 @@ type rolloutScenario struct {
 // scenarioEvent is a user action at the start of a step, as kubectl would
 // make it: set the image, scale, pause/resume, or roll back to a revision.
 type scenarioEvent struct {
-	Step     int     `json:"step"`
-	Image    string  `json:"image,omitempty"`
-	Replicas *int32  `json:"replicas,omitempty"`
-	Paused   *bool   `json:"paused,omitempty"`
-	Undo     *int64  `json:"undo,omitempty"`
-	Note     string  `json:"note,omitempty"`
+	Step     int    `json:"step"`
+	Image    string `json:"image,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty"`
+	Paused   *bool  `json:"paused,omitempty"`
+	Undo     *int64 `json:"undo,omitempty"`
+	Note     string `json:"note,omitempty"`
 }
 
 // simRS is a ReplicaSet in the simulated cluster plus its pods.
@@ -363,4 +363,3 @@ func (s *simulation) complete() bool {
 	c := getCondition(s.d.Status, appsv1.DeploymentProgressing)
 	return deploymentComplete(s.d, &s.d.Status) && (c == nil || c.Reason == ReasonNewReplicaSetAvailable)
 }
-
