@@ -124,6 +124,14 @@ func (e *entry) open(url string) (*gogit.Repository, error) {
 	return repo, nil
 }
 
+// Forget removes the clone of url, for a Source that was deleted. The next
+// Fetch of url clones it again.
+func (c *Cache) Forget(url string) error {
+	e := c.lock(url)
+	defer e.mu.Unlock()
+	return e.reset(url)
+}
+
 // reset removes the clone, so that the next open starts empty.
 func (e *entry) reset(url string) error {
 	e.repo = nil

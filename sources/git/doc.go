@@ -15,6 +15,7 @@
 //   - Cache.Revert(ctx, url, branch, creds, opts) writes and pushes a commit
 //     on the branch that restores a folder to an earlier revision, or undoes
 //     one commit when no later commit touched its files.
+//   - Cache.Forget(url) removes a clone, for a Source that was deleted.
 //
 // URLs: https:// and http:// (basic auth: username and password, or a
 // token as password), ssh:// and scp-like git@host:path (private key;

@@ -151,6 +151,9 @@ func (c *Cache) fetchBranch(ctx context.Context, e *entry, rc *remoteCall, branc
 		return plumbing.ZeroHash, err
 	}
 	name := plumbing.NewBranchReferenceName(branch)
+	if err := validRef(rc.url, name); err != nil {
+		return plumbing.ZeroHash, err
+	}
 	if err := rc.fetch(ctx, repo, "branch "+branch, 0, config.RefSpec("+"+name+":"+name)); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -171,6 +174,9 @@ func (c *Cache) fetchTag(ctx context.Context, e *entry, rc *remoteCall, tag stri
 		depth = 1 // a pinned tag needs no history
 	}
 	name := plumbing.NewTagReferenceName(tag)
+	if err := validRef(rc.url, name); err != nil {
+		return plumbing.ZeroHash, err
+	}
 	if err := rc.fetch(ctx, repo, "tag "+tag, depth, config.RefSpec("+"+name+":"+name)); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -210,6 +216,14 @@ func (c *Cache) fetchCommit(ctx context.Context, e *entry, rc *remoteCall, sha s
 		return hash, nil
 	}
 	return plumbing.ZeroHash, fmt.Errorf("commit %s of %s: %w: not reachable from any branch or tag", sha, redactURL(rc.url), ErrRefNotFound)
+}
+
+// validRef refuses names git would refuse (and refspec syntax).
+func validRef(url string, name plumbing.ReferenceName) error {
+	if err := name.Validate(); err != nil || strings.ContainsAny(string(name), ":*") {
+		return fmt.Errorf("%s of %s: %w: not a valid reference name", name, redactURL(url), ErrInvalidRef)
+	}
+	return nil
 }
 
 // peel follows annotated tags to the commit they name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -333,5 +334,64 @@ func TestConcurrentFetchesOfOneRepositoryAllSucceed(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestFetchRefusesInvalidReferenceNames(t *testing.T) {
+	srv := gittest.NewServer(t)
+	repo := srv.NewRepo(t, "shop")
+	repo.CommitAndPush("first", map[string]string{"a.yaml": "a: 1\n"})
+	for _, ref := range []git.Ref{
+		{Branch: "main:refs/heads/other"},
+		{Branch: "a..b"},
+		{Tag: "v1*"},
+		{Branch: "ends-with.lock"},
+	} {
+		_, err := newCache(t).Fetch(context.Background(), repo.URL, ref, git.Credentials{})
+		if !errors.Is(err, git.ErrInvalidRef) {
+			t.Errorf("%+v: got %v, want ErrInvalidRef", ref, err)
+		}
+	}
+}
+
+func TestFetchOfTheBranchNamedMasterInABareCache(t *testing.T) {
+	// A new bare clone's HEAD names refs/heads/master; fetching into that
+	// branch must work like any other.
+	srv := gittest.NewServer(t)
+	repo := srv.NewRepo(t, "shop")
+	repo.Commit("first", map[string]string{"a.yaml": "a: 1\n"})
+	repo.Git("push", "--quiet", "origin", "HEAD:master")
+	head := repo.Git("rev-parse", "HEAD")
+	c := newCache(t)
+	for i := 0; i < 2; i++ {
+		rev, err := c.Fetch(context.Background(), repo.URL, git.Ref{Branch: "master"}, git.Credentials{})
+		if err != nil || rev.Commit != head {
+			t.Fatalf("fetch %d: got %s, %v; want %s", i, rev.Commit, err, head)
+		}
+	}
+}
+
+func TestForgetRemovesTheCloneAndTheNextFetchClonesAgain(t *testing.T) {
+	srv := gittest.NewServer(t)
+	repo := srv.NewRepo(t, "shop")
+	head := repo.CommitAndPush("first", map[string]string{"a.yaml": "a: 1\n"})
+	dir := t.TempDir()
+	c, err := git.New(git.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Fetch(ctx, repo.URL, git.Ref{}, git.Credentials{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Forget(repo.URL); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("got %d entries in the cache after Forget, want 0", len(entries))
+	}
+	rev, err := c.Fetch(ctx, repo.URL, git.Ref{}, git.Credentials{})
+	if err != nil || rev.Commit != head {
+		t.Fatalf("got %s, %v; want %s", rev.Commit, err, head)
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 var secret = []byte("It's a Secret to Everybody")
 
-func payload(t *testing.T, name string) []byte {
+func payload(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -35,7 +35,7 @@ func sign(key, body []byte) string {
 }
 
 // request builds a delivery as each sender sends it, signed with key.
-func request(t *testing.T, provider, file string, key []byte) (*http.Request, []byte) {
+func request(t testing.TB, provider, file string, key []byte) (*http.Request, []byte) {
 	t.Helper()
 	var body []byte
 	if file != "" {
