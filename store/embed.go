@@ -81,6 +81,7 @@ func startEmbedded(ctx context.Context, opts Options) (*embedded, error) {
 	cfg.MaxTxnOps = MaxTxnOps
 	cfg.QuotaBackendBytes = QuotaBackendBytes
 	cfg.UnsafeNoFsync = opts.UnsafeNoFsync
+	cfg.TickMs, cfg.ElectionMs = 10, 100
 	cfg.Logger = "zap"
 	cfg.LogOutputs = []string{"stderr"}
 	cfg.LogLevel = "error"

@@ -17,6 +17,8 @@ import (
 // written. ErrTooLarge means etcd refused the transaction's size or
 // operation count: the caller may split it.
 //
+// Two ops on one key are refused before anything is sent.
+//
 // On success it returns the transaction's revision, and every op's Object
 // has that resourceVersion; a delete's Object, when not nil, receives the
 // deleted object's last state.
@@ -26,6 +28,13 @@ func (s *Store) Txn(ctx context.Context, ops []Op) (rev int64, err error) {
 	}
 	start := time.Now()
 	defer func() { s.observe("txn", ops[0].Key, start, err) }()
+	seen := make(map[string]int, len(ops))
+	for i, op := range ops {
+		if j, dup := seen[op.Key]; dup {
+			return 0, fmt.Errorf("txn: ops %d and %d both touch %s", j, i, op.Key)
+		}
+		seen[op.Key] = i
+	}
 	cmps := make([]clientv3.Cmp, len(ops))
 	thens := make([]clientv3.Op, len(ops))
 	elses := make([]clientv3.Op, len(ops))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -232,4 +233,44 @@ func TestWatchEndsWhenStoppedOrTheContextEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStoppedWatchesLeaveNoGoroutinesBehind(t *testing.T) {
+	s := etcdtest.Start(t)
+	ctx := ctxT(t)
+	mustCreate(t, s, pod("default", "a", "", nil))
+	settle := func() int {
+		time.Sleep(200 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	// One watch first, so that the client's shared machinery exists.
+	w0, err := s.Watch(ctx, pods.StorageKey("", ""), store.WatchOptions{Recursive: true}, newPod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, w0)
+	before := settle()
+	var ws []watch.Interface
+	for i := 0; i < 20; i++ {
+		w, err := s.Watch(ctx, pods.StorageKey("", ""), store.WatchOptions{Recursive: true, AllowBookmarks: true}, newPod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next(t, w)
+		ws = append(ws, w)
+	}
+	for _, w := range ws {
+		w.Stop()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		after := settle()
+		if after <= before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d goroutines 5s after stopping 20 watches, want at most %d as before", after, before)
+		}
+	}
+	w0.Stop()
 }
