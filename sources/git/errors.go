@@ -19,6 +19,8 @@ import (
 var (
 	// ErrUnreachable: the remote could not be reached: DNS, refused or
 	// dropped connection, or the context's deadline passed. Fetch, Revert.
+	// A context canceled by the caller is not ErrUnreachable; the error
+	// then matches context.Canceled.
 	ErrUnreachable = errors.New("repository unreachable")
 	// ErrAuth: the remote refused the credentials (HTTP 401/403, SSH
 	// authentication or host key verification failed), or the credentials
@@ -95,6 +97,9 @@ func classify(ctx context.Context, op, url string, secrets []string, err error) 
 	if kind != nil && !strings.Contains(msg, kind.Error()) {
 		msg = kind.Error() + ": " + msg
 	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		err = fmt.Errorf("%w (%w)", ctxErr, err)
+	}
 	return &remoteError{
 		msg:  redact(fmt.Sprintf("%s %s: %s", op, redactURL(url), msg), secrets),
 		kind: kind,
@@ -137,6 +142,9 @@ func isAuth(err error) bool {
 }
 
 func isUnreachable(ctx context.Context, err error) bool {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return false // the caller gave up; the remote may be fine
+	}
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}

@@ -207,8 +207,9 @@ func TestFetchOfAClosedPortIsErrUnreachableQuickly(t *testing.T) {
 	}
 }
 
-func TestFetchGivesUpAtTheContextDeadline(t *testing.T) {
-	// A server that accepts connections and never answers.
+// silentServer accepts connections and never answers.
+func silentServer(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -234,16 +235,30 @@ func TestFetchGivesUpAtTheContextDeadline(t *testing.T) {
 			c.Close()
 		}
 	})
+	return "http://" + l.Addr().String() + "/shop.git"
+}
 
+func TestFetchGivesUpAtTheContextDeadline(t *testing.T) {
+	url := silentServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = newCache(t).Fetch(ctx, "http://"+l.Addr().String()+"/shop.git", git.Ref{}, git.Credentials{})
-	if !errors.Is(err, git.ErrUnreachable) {
-		t.Fatalf("got %v, want ErrUnreachable", err)
+	_, err := newCache(t).Fetch(ctx, url, git.Ref{}, git.Credentials{})
+	if !errors.Is(err, git.ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want ErrUnreachable and DeadlineExceeded", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s, want about 300ms", d)
+	}
+}
+
+func TestFetchCanceledByTheCallerIsNotUnreachable(t *testing.T) {
+	url := silentServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	_, err := newCache(t).Fetch(ctx, url, git.Ref{}, git.Credentials{})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, git.ErrUnreachable) {
+		t.Fatalf("got %v, want context.Canceled and not ErrUnreachable", err)
 	}
 }
 
