@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	serializerjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
 
@@ -21,6 +22,9 @@ import (
 // and duplicate fields) or not.
 type decoders struct {
 	json, yaml, strictJSON, strictYAML runtime.Decoder
+	// protobuf reads Kubernetes' protobuf envelope, which client-go's
+	// typed clients send for built-in kinds unless told otherwise.
+	protobuf runtime.Decoder
 }
 
 func newDecoders(scheme *runtime.Scheme) *decoders {
@@ -28,7 +32,10 @@ func newDecoders(scheme *runtime.Scheme) *decoders {
 		return serializerjson.NewSerializerWithOptions(serializerjson.DefaultMetaFactory, scheme, scheme,
 			serializerjson.SerializerOptions{Yaml: yaml, Strict: strict})
 	}
-	return &decoders{json: mk(false, false), yaml: mk(true, false), strictJSON: mk(false, true), strictYAML: mk(true, true)}
+	return &decoders{
+		json: mk(false, false), yaml: mk(true, false), strictJSON: mk(false, true), strictYAML: mk(true, true),
+		protobuf: protobuf.NewSerializer(scheme, scheme),
+	}
 }
 
 // fieldValidation returns the request's fieldValidation directive; the
@@ -94,8 +101,10 @@ func (d *decoders) decodeObject(w *warnings, mediaType string, body []byte, gvk 
 		dec = pick(strict, d.strictJSON, d.json)
 	case mediaYAML, "application/x-yaml", "text/yaml":
 		dec = pick(strict, d.strictYAML, d.yaml)
+	case mediaProtobuf:
+		dec = d.protobuf
 	default:
-		return errUnsupportedMediaType(mediaType, mediaJSON, mediaYAML)
+		return errUnsupportedMediaType(mediaType, mediaJSON, mediaYAML, mediaProtobuf)
 	}
 	obj, actual, err := dec.Decode(body, &gvk, into)
 	if err != nil {
@@ -166,4 +175,28 @@ func (w *warnings) write(h http.Header) {
 			h.Add("Warning", v)
 		}
 	}
+}
+
+// decodeOptions decodes an options object (DeleteOptions) of any
+// group-version from a JSON, YAML or protobuf body.
+func (d *decoders) decodeOptions(mediaType string, body []byte, gvk schema.GroupVersionKind, into runtime.Object) error {
+	var dec runtime.Decoder
+	switch mediaType {
+	case mediaJSON:
+		dec = d.json
+	case mediaYAML, "application/x-yaml", "text/yaml":
+		dec = d.yaml
+	case mediaProtobuf:
+		dec = d.protobuf
+	default:
+		return errUnsupportedMediaType(mediaType, mediaJSON, mediaYAML, mediaProtobuf)
+	}
+	obj, _, err := dec.Decode(body, &gvk, into)
+	if err != nil {
+		return apierrors.NewBadRequest(fmt.Sprintf("decode %s: %v", gvk.Kind, err))
+	}
+	if obj != into {
+		return apierrors.NewBadRequest(fmt.Sprintf("the body is not a %s", gvk.Kind))
+	}
+	return nil
 }

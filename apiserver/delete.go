@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,8 +28,9 @@ func (s *Server) deleteOptions(rr *resourceRequest) (*metav1.DeleteOptions, erro
 		return nil, err
 	}
 	if len(body) > 0 {
-		if err := json.Unmarshal(body, opts); err != nil {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
+		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		if err := s.decoders.decodeOptions(bodyMediaType(rr.r), body, gvk, opts); err != nil {
+			return nil, err
 		}
 	} else {
 		q := rr.query()

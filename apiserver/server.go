@@ -14,6 +14,7 @@ import (
 	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
@@ -100,6 +101,9 @@ func New(opts Options) (*Server, error) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(api.AddToScheme(scheme))
 	utilruntime.Must(autoscalingv1.AddToScheme(scheme))
+	utilruntime.Must(metav1.AddMetaToScheme(scheme))
+	scheme.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.DeleteOptions{}, &metav1.CreateOptions{},
+		&metav1.UpdateOptions{}, &metav1.PatchOptions{}, &metav1.ListOptions{}, &metav1.GetOptions{})
 	s.decoders = newDecoders(scheme)
 	s.fields = newFieldManagers(scheme)
 

@@ -67,8 +67,10 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 
 	ctx := rr.ctx()
 	key, recursive := rr.prefix(), true
-	if name, ok := pred.Field.RequiresExactMatch("metadata.name"); ok && pred.Field != nil && (rr.namespace() != "" || !rr.res.Namespaced) {
-		key, recursive = rr.res.StorageKey(rr.namespace(), name), false
+	if pred.Field != nil && (rr.namespace() != "" || !rr.res.Namespaced) {
+		if name, ok := pred.Field.RequiresExactMatch("metadata.name"); ok {
+			key, recursive = rr.res.StorageKey(rr.namespace(), name), false
+		}
 	}
 
 	sw := &watchStream{s: s, rr: rr, out: out, first: true}
