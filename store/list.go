@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -13,7 +14,8 @@ import (
 // fetches.
 const maxListBatch = 10000
 
-// List returns the objects under prefix that match opts.Predicate, all read
+// List returns the objects under prefix (a "/" is added when it does not
+// end in one) that match opts.Predicate, all read
 // at one revision (see ListOptions for which). newItem returns an empty
 // object to decode each item into.
 //
@@ -27,6 +29,7 @@ const maxListBatch = 10000
 // ErrInvalidContinue for a token of another list.
 func (s *Store) List(ctx context.Context, prefix string, opts ListOptions, newItem func() runtime.Object) (res *ListResult, err error) {
 	start := time.Now()
+	prefix = dirPrefix(prefix)
 	defer func() { s.observe("list", prefix, start, err) }()
 	if opts.Limit < 0 {
 		return nil, fmt.Errorf("list %s: negative limit", prefix)
@@ -40,6 +43,15 @@ func (s *Store) List(ctx context.Context, prefix string, opts ListOptions, newIt
 		return nil, err
 	}
 	return &l.res, nil
+}
+
+// dirPrefix returns prefix ending in "/", so that listing the namespace
+// "a" does not also list "ab".
+func dirPrefix(prefix string) string {
+	if !strings.HasSuffix(prefix, "/") {
+		return prefix + "/"
+	}
+	return prefix
 }
 
 // listStart returns the first key and the revision to read at (0: the

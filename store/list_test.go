@@ -213,3 +213,16 @@ func TestCountCountsTheKeysUnderAPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestListOfANamespaceDoesNotReachANamespaceItPrefixes(t *testing.T) {
+	s := etcdtest.Start(t)
+	mustCreate(t, s, pod("a", "x", "", nil))
+	mustCreate(t, s, pod("ab", "y", "", nil))
+	res, err := s.List(ctxT(t), "/registry/core/pods/a", store.ListOptions{}, newPod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(names(res)); got != "[x]" {
+		t.Fatalf("got %s, want [x]", got)
+	}
+}

@@ -68,7 +68,10 @@ type Options struct {
 }
 
 // MetricsSink observes the latency of each etcd operation ("get", "list",
-// "create", "update", "delete", "txn", "watch") on a resource prefix.
+// "count", "create", "update", "delete", "txn", "watch", "compact") on a
+// resource: "<group>/<resource>" of the key ("core/pods"), "other" for keys
+// outside /registry/. A Txn is reported on its first op's resource; a
+// Watch's latency is the time to start it.
 type MetricsSink interface {
 	ObserveEtcd(op, resource string, d time.Duration, err error)
 }

@@ -19,7 +19,8 @@ import (
 const watchBuffer = 100
 
 // Watch streams the changes of the object at key (or, with
-// opts.Recursive, of every object under the prefix key) as watch events;
+// opts.Recursive, of every object under the prefix key, to which a "/" is
+// added when it does not end in one) as watch events;
 // see WatchOptions for where it starts and what it sends. It returns
 // ErrCompacted at once when the starting revision is compacted; when
 // compaction overtakes a running watch, the last event is a watch.Error
@@ -39,6 +40,7 @@ func (s *Store) Watch(ctx context.Context, key string, opts WatchOptions, newIte
 	}
 	var rangeOpts []clientv3.OpOption
 	if opts.Recursive {
+		key = dirPrefix(key)
 		rangeOpts = append(rangeOpts, clientv3.WithPrefix())
 	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
