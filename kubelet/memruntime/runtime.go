@@ -51,9 +51,9 @@ type Options struct {
 
 // Runtime is an in-memory kubelet.Runtime. One mutex guards everything.
 type Runtime struct {
-	opts    Options
-	base    uint32 // first address of PodCIDR
-	size    uint32 // addresses in PodCIDR
+	opts Options
+	base uint32 // first address of PodCIDR
+	size uint32 // addresses in PodCIDR
 
 	mu         sync.Mutex
 	seq        uint64
