@@ -12,7 +12,9 @@ import (
 
 func TestValidatePod(t *testing.T) {
 	ctr := func(p *corev1.Pod) *corev1.Container { return &p.Spec.Containers[0] }
-	cpu := func(q string) corev1.ResourceList { return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(q)} }
+	cpu := func(q string) corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(q)}
+	}
 	httpProbe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(80)}}}
 	runValidationCases(t, validPod, []validationCase[*corev1.Pod]{
 		{name: "a defaulted pod is valid"},
