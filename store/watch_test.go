@@ -274,3 +274,25 @@ func TestStoppedWatchesLeaveNoGoroutinesBehind(t *testing.T) {
 	}
 	w0.Stop()
 }
+
+func TestANonRecursiveWatchSeesOnlyItsKey(t *testing.T) {
+	s := etcdtest.Start(t)
+	ctx := ctxT(t)
+	mustCreate(t, s, pod("default", "ab", "", nil)) // shares the key's prefix
+	a := mustCreate(t, s, pod("default", "a", "", nil))
+	w, err := s.Watch(ctx, podKey("default", "a"), store.WatchOptions{}, newPod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if got, want := describe(next(t, w)), "ADDED a@"+a.ResourceVersion; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	mustCreate(t, s, pod("default", "abc", "", nil))
+	if err := s.Delete(ctx, podKey("default", "a"), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(next(t, w)); got[:len("DELETED a@")] != "DELETED a@" {
+		t.Fatalf("got %s, want DELETED a", got)
+	}
+}
