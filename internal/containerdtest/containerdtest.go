@@ -51,7 +51,12 @@ func Require(t testing.TB, tools ...string) {
 func Start(t testing.TB) string {
 	t.Helper()
 	Require(t, "containerd", "runc")
-	dir := t.TempDir()
+	// Not t.TempDir(): test names may hold ',' which overlayfs mount
+	// options cannot carry; a short name also keeps the socket path short.
+	dir, err := os.MkdirTemp("", "navarch-ctd-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	d, err := ctrd.StartDaemon(ctx, ctrd.DaemonOptions{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
@@ -62,6 +67,9 @@ func Start(t testing.TB) string {
 		purge(t, d.Address())
 		if err := d.Stop(); err != nil {
 			t.Errorf("stop containerd: %v", err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove containerd dir: %v", err)
 		}
 	})
 	return d.Address()

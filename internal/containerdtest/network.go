@@ -52,7 +52,13 @@ func PodNetwork(t testing.TB) network.Options {
 			}
 		}
 	})
-	return network.Options{PodCIDR: cidr, BridgeName: bridge, NetworkName: "navarch-test", DataDir: t.TempDir()}
+	// Not t.TempDir(): runc refuses namespace paths holding ',' (test names may).
+	dir, err := os.MkdirTemp("", "navarch-net-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return network.Options{PodCIDR: cidr, BridgeName: bridge, NetworkName: "navarch-test", DataDir: dir}
 }
 
 // freeSubnet picks a random /24 in 10.200.0.0/13 overlapping no IPv4 route.

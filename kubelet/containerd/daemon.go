@@ -60,6 +60,10 @@ func (o DaemonOptions) Validate() error {
 	if !filepath.IsAbs(o.Dir) {
 		return fmt.Errorf("containerd daemon: Dir %q must be absolute", o.Dir)
 	}
+	if strings.ContainsAny(o.Dir, ",:") {
+		// overlayfs mount options are separated by them
+		return fmt.Errorf("containerd daemon: Dir %q must not contain ',' or ':'", o.Dir)
+	}
 	return nil
 }
 

@@ -65,6 +65,9 @@ func (o Options) Validate() error {
 	if o.DataDir == "" || !filepath.IsAbs(o.DataDir) {
 		return fmt.Errorf("network data dir %q must be an absolute path", o.DataDir)
 	}
+	if strings.Contains(o.DataDir, ",") {
+		return fmt.Errorf("network data dir %q must not contain ',' (runc splits namespace paths on it)", o.DataDir)
+	}
 	if len(o.BridgeName) > 15 {
 		return fmt.Errorf("bridge name %q is longer than 15 characters", o.BridgeName)
 	}

@@ -1,6 +1,8 @@
 // Command testapp is the program inside navarch's test image: one static
 // binary with small subcommands that play the parts tests need (a server,
-// a sleeper, a crasher, a process that ignores SIGTERM, a client).
+// a sleeper, a crasher, a process that ignores SIGTERM, a client). Every
+// command but ignore-sigterm prints "terminated by SIGTERM" and exits 143
+// on SIGTERM.
 //
 //	testapp serve [--port 8080]     HTTP: / and /hostname → hostname, /version,
 //	                                /podname (POD_NAME), /healthz, /env?name=X
@@ -36,6 +38,9 @@ func main() {
 		fatal("usage: testapp COMMAND [ARGS]")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
+	if cmd != "ignore-sigterm" {
+		go exitOnSIGTERM()
+	}
 	switch cmd {
 	case "serve":
 		serve(args)
@@ -176,6 +181,17 @@ func duration(s string) time.Duration {
 func fatal(msg string) {
 	fmt.Fprintln(os.Stderr, "testapp:", msg)
 	os.Exit(2)
+}
+
+// exitOnSIGTERM exits 143 on SIGTERM, as a process killed by the signal
+// does. As PID 1 of a container the default action would be ignored (the
+// kernel shields init) and Go would exit 2 instead.
+func exitOnSIGTERM() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM)
+	<-c
+	fmt.Println("terminated by SIGTERM")
+	os.Exit(143)
 }
 
 // forever blocks without tripping the runtime's deadlock detector.
