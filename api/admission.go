@@ -101,7 +101,21 @@ func validate(obj, old runtime.Object) field.ErrorList {
 	if old != nil {
 		errs = append(errs, validateKindUpdate(obj, old)...)
 	}
-	return errs
+	return dedupe(errs)
+}
+
+// dedupe drops repeated errors (an update checks labels both as metadata of
+// an update and of the new object).
+func dedupe(errs field.ErrorList) field.ErrorList {
+	seen := make(map[string]bool, len(errs))
+	out := errs[:0]
+	for _, e := range errs {
+		if k := e.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // validateKind runs the rules of obj's kind; create is false on update.

@@ -59,6 +59,8 @@ func TestValidateDeploymentUpdate(t *testing.T) {
 			want: []string{`metadata.name: Invalid value: "web2": field is immutable`}},
 		{name: "the uid is immutable", mutate: func(d *appsv1.Deployment) { d.UID = "other" },
 			want: []string{`metadata.uid: Invalid value: "other": field is immutable`}},
+		{name: "an invalid label is reported once", mutate: func(d *appsv1.Deployment) { d.Labels = map[string]string{"app": "a b"} },
+			want: []string{`metadata.labels: Invalid value: "a b": a valid label must be`}},
 		{name: "the new object is validated too", mutate: func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To[int32](-1) },
 			want: []string{"spec.replicas: Invalid value: -1: must be greater than or equal to 0"}},
 	})
