@@ -37,7 +37,7 @@ func Describe(argv []string) Behavior {
 		return def
 	}
 	switch argv[0] {
-	case "serve", "log", "alloc":
+	case "serve", "log", "alloc", "tick":
 		return Behavior{}
 	case "sleep":
 		if len(argv) == 1 {

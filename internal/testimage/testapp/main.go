@@ -18,6 +18,7 @@
 //	testapp id                      print uid and gid
 //	testapp alloc MiB               allocate and touch MiB of memory, then sleep
 //	testapp log N                   print N numbered lines, then sleep
+//	testapp tick DURATION           print "tick N" every DURATION, forever
 package main
 
 import (
@@ -85,6 +86,12 @@ func main() {
 			fmt.Printf("line %d\n", i)
 		}
 		forever()
+	case "tick":
+		d := duration(arg(args, 0, "100ms"))
+		for i := 1; ; i++ {
+			fmt.Printf("tick %d\n", i)
+			time.Sleep(d)
+		}
 	default:
 		fatal("unknown command " + cmd)
 	}
