@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -45,16 +46,16 @@ func sinceMicro(t metav1.MicroTime, now time.Time) string {
 
 // age returns the age of obj's creationTimestamp.
 func age(obj runtime.Object, now time.Time) string {
-	if m, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		return since(m.GetObjectMeta().GetCreationTimestamp(), now)
+	if m, err := meta.Accessor(obj); err == nil {
+		return since(m.GetCreationTimestamp(), now)
 	}
 	return "<unknown>"
 }
 
 // name returns obj's name, or "" when it has no metadata.
 func name(obj runtime.Object) string {
-	if m, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		return m.GetObjectMeta().GetName()
+	if m, err := meta.Accessor(obj); err == nil {
+		return m.GetName()
 	}
 	return ""
 }

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -279,4 +280,19 @@ func initPod(statuses ...corev1.ContainerStatus) corev1.Pod {
 
 func podReadyCell(s podStatusSummary) string {
 	return strconv.Itoa(s.ready) + "/" + strconv.Itoa(s.total)
+}
+
+func TestUnstructuredObjectsGetNameAndAge(t *testing.T) {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("example.com/v1")
+	u.SetKind("Widget")
+	u.SetName("w1")
+	u.SetCreationTimestamp(ago(2 * time.Hour))
+	table, err := ToTable(&unstructured.UnstructuredList{Items: []unstructured.Unstructured{*u}}, TableOptions{Now: now})
+	if err != nil {
+		t.Fatalf("ToTable: %v", err)
+	}
+	if len(table.Rows) != 1 || table.Rows[0].Cells[0] != "w1" || table.Rows[0].Cells[1] != "120m" {
+		t.Errorf("got rows %+v, want w1 120m", table.Rows)
+	}
 }
