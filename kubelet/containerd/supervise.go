@@ -37,6 +37,13 @@ func Supervise(ctx context.Context, opts DaemonOptions) (*Supervisor, error) {
 // Address is the daemon's socket; it does not change across restarts.
 func (s *Supervisor) Address() string { return s.address }
 
+// Pid is the process id of the daemon currently supervised.
+func (s *Supervisor) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.daemon.Pid()
+}
+
 // Stop stops supervising and stops the daemon; it is idempotent.
 func (s *Supervisor) Stop() error {
 	s.cancel()
