@@ -25,6 +25,11 @@ var cache struct {
 	builds map[string]*build
 }
 
+// startEnv is the environment this test binary started with. Builds run in
+// it, so that a test's t.Setenv (of HOME, say) cannot send the go command to
+// another module or build cache.
+var startEnv = os.Environ()
+
 type build struct {
 	once sync.Once
 	path string
@@ -88,7 +93,7 @@ func compile(pkg string, ldflags []string) (string, error) {
 		args = append(args, "-ldflags", strings.Join(ldflags, " "))
 	}
 	cmd := exec.Command(goBin, append(args, pkg)...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(append([]string{}, startEnv...), "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
