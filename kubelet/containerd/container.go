@@ -95,16 +95,18 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	}
 	task, err := c.NewTask(ctx, creator)
 	if err == nil {
-		if err = task.Start(ctx); err != nil {
+		// Recorded before Start so a running container always has it.
+		err = r.setLabels(ctx, id, map[string]string{labelStartedAt: formatTime(time.Now())})
+		if err == nil {
+			err = task.Start(ctx)
+		}
+		if err != nil {
 			task.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill)
 		}
 	}
 	if err != nil {
 		r.recordStartError(context.WithoutCancel(ctx), id, err)
 		return fmt.Errorf("start container %s: %w: %s", id, kubelet.ErrStartFailed, mapErr(err))
-	}
-	if err := r.setLabels(ctx, id, map[string]string{labelStartedAt: formatTime(time.Now())}); err != nil {
-		r.opts.Logger.Warn("record container start", "container", id, "err", err)
 	}
 	return nil
 }

@@ -38,7 +38,8 @@ type Options struct {
 	// StateDir holds per-sandbox files (/etc/hosts), exec FIFOs and runc's
 	// state. It must survive kubelet restarts. Required.
 	StateDir string
-	// Network wires pod network namespaces. Required.
+	// Network wires pod network namespaces. Without it the runtime manages
+	// images only (navarch image import/ls) and RunPodSandbox fails.
 	Network *network.Manager
 	// Snapshotter; empty picks overlayfs when containerd loaded it, else
 	// native.
@@ -77,8 +78,6 @@ func (o Options) Validate() error {
 		return errors.New("containerd runtime: Address is required")
 	case o.StateDir == "" || !filepath.IsAbs(o.StateDir):
 		return fmt.Errorf("containerd runtime: StateDir %q must be an absolute path", o.StateDir)
-	case o.Network == nil:
-		return errors.New("containerd runtime: Network is required")
 	}
 	return nil
 }
@@ -166,14 +165,13 @@ func (r *Runtime) Version(ctx context.Context) (kubelet.VersionInfo, error) {
 	return kubelet.VersionInfo{RuntimeName: "containerd", RuntimeVersion: v.Version, APIVersion: "v1"}, nil
 }
 
-// Ping checks that containerd serves.
+// Ping checks that containerd answers, within DialTimeout: it fails fast
+// (no waiting for a reconnect) so it can serve as the node's health check.
 func (r *Runtime) Ping(ctx context.Context) error {
-	ok, err := r.client.IsServing(r.ns(ctx))
-	if err != nil {
+	ctx, cancel := context.WithTimeout(r.ns(ctx), r.opts.DialTimeout)
+	defer cancel()
+	if _, err := r.client.Version(ctx); err != nil {
 		return fmt.Errorf("%w: containerd: %w", kubelet.ErrUnavailable, err)
-	}
-	if !ok {
-		return fmt.Errorf("%w: containerd is not serving", kubelet.ErrUnavailable)
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 	if cfg.UID == "" || cfg.Name == "" || cfg.Namespace == "" {
 		return kubelet.Sandbox{}, fmt.Errorf("%w: sandbox needs pod uid, name and namespace", kubelet.ErrInvalidConfig)
 	}
+	if r.net == nil {
+		return kubelet.Sandbox{}, errors.New("run sandbox: the runtime has no pod network (Options.Network)")
+	}
 	if err := checkUserKeys(cfg.Labels, cfg.Annotations); err != nil {
 		return kubelet.Sandbox{}, err
 	}
@@ -115,6 +118,9 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
 	unlock := r.locks.lock(id)
 	defer unlock()
 	netnsPath := rec.Labels[labelNetNS]
+	if r.net == nil {
+		return fmt.Errorf("stop sandbox %s: the runtime has no pod network to tear down", id)
+	}
 	if err := r.net.Teardown(ctx, id, netnsPath); err != nil {
 		return fmt.Errorf("stop sandbox %s: %w", id, err)
 	}
