@@ -2,8 +2,8 @@ package containerd_test
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
