@@ -10,8 +10,14 @@ import (
 	"testing"
 	"time"
 
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	containerd "github.com/containerd/containerd/v2/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/navarch/navarch/internal/testimage"
 	"github.com/navarch/navarch/kubelet"
+	ctrd "github.com/navarch/navarch/kubelet/containerd"
 )
 
 // importImage loads the test image into the env's containerd.
@@ -189,4 +195,25 @@ func BenchmarkPodStart(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+}
+
+func TestExitedContainersReleaseTheirShimWithoutBeingAsked(t *testing.T) {
+	e := newEnv(t)
+	e.importImage(t)
+	sb := e.sandbox(t, e.rt, "shim")
+	id := e.run(t, e.rt, sb.ID, kubelet.ContainerConfig{Name: "brief", Args: []string{"crash-after", "200ms", "5"}})
+	client, err := containerd.New(e.address, containerd.WithDefaultNamespace(ctrd.DefaultNamespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	// Only the exit watcher can delete the task here: nothing asks for status.
+	waitFor(t, 10*time.Second, func() bool {
+		_, err := client.TaskService().Get(context.Background(), &tasksapi.GetRequest{ContainerID: id})
+		return err != nil && status.Code(err) == codes.NotFound
+	})
+	st, err := e.rt.ContainerStatus(context.Background(), id)
+	if err != nil || st.State != kubelet.ContainerExited || st.ExitCode != 5 {
+		t.Errorf("got %+v, %v; want exited with code 5", st, err)
+	}
 }
