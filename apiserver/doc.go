@@ -22,8 +22,9 @@
 //
 // Around them: discovery (/api, /apis, aggregated discovery v2, /version),
 // Tables for kubectl get (also on watches), PartialObjectMetadata for
-// metadata clients, /healthz, /livez, /readyz, /metrics, and whatever is
-// mounted with SetOpenAPI, Handle and HandleAuthenticated.
+// metadata clients, the OpenAPI v3 documents kubectl validates with
+// (package openapi, built on first request), /healthz, /livez, /readyz,
+// /metrics, and whatever is mounted with Handle and HandleAuthenticated.
 //
 // # A write, step by step
 //

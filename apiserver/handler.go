@@ -88,12 +88,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveResource(rw, r, info)
 	case r.URL.Path == "/metrics":
 		s.metrics.handler().ServeHTTP(rw, r)
-	case r.URL.Path == "/openapi/v2" || r.URL.Path == "/openapi/v3" || strings.HasPrefix(r.URL.Path, "/openapi/v3/"):
-		if h := s.openapi.Load(); h != nil {
-			(*h).ServeHTTP(rw, r)
-			return
-		}
-		writeError(rw, r, errNotFoundPath())
+	case r.URL.Path == "/openapi/v3" || strings.HasPrefix(r.URL.Path, "/openapi/v3/"):
+		s.openapi.ServeHTTP(rw, r)
 	default:
 		if !s.serveDiscovery(rw, r) {
 			writeError(rw, r, errNotFoundPath())

@@ -53,7 +53,7 @@ type Server struct {
 	// public serves unauthenticated paths added with Handle; private
 	// authenticated ones added with HandleAuthenticated.
 	public, private *http.ServeMux
-	openapi         atomic.Pointer[http.Handler]
+	openapi         *openAPIHandler
 
 	runOnce      sync.Once
 	stopping     chan struct{} // closed at shutdown: ends watches
@@ -72,6 +72,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, store: opts.Store, log: opts.Logger, metrics: opts.Metrics, now: opts.Now,
 		public: http.NewServeMux(), private: http.NewServeMux(), stopping: make(chan struct{}),
+		openapi: &openAPIHandler{},
 	}
 	if s.metrics == nil {
 		m, err := NewMetrics(nil)
@@ -149,10 +150,6 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.public.Handle(patter
 func (s *Server) HandleAuthenticated(pattern string, h http.Handler) {
 	s.private.Handle(pattern, h)
 }
-
-// SetOpenAPI sets the handler of /openapi/v3 and /openapi/v3/... (and
-// /openapi/v2 when it answers that too).
-func (s *Server) SetOpenAPI(h http.Handler) { s.openapi.Store(&h) }
 
 // Handler returns the server's HTTP handler (for tests that serve it
 // themselves).
