@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
 
 	"github.com/navarch/navarch/api"
+	"github.com/navarch/navarch/apiserver/openapi"
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
 )
 
@@ -20,8 +21,8 @@ import (
 // server-side apply patches, with Kubernetes' own field manager
 // (k8s.io/apimachinery/pkg/util/managedfields) over structured-merge-diff.
 // Built-in kinds use the schema client-go carries for them (list merge keys
-// and atomicity as Kubernetes has them); navarch's own kinds use a schema
-// deduced from the object (maps granular, lists atomic).
+// and atomicity as Kubernetes has them); navarch's own kinds the schema of
+// their OpenAPI document (package openapi), built from the Go types.
 type fieldManagers struct {
 	scheme    *runtime.Scheme
 	converter managedfields.TypeConverter
@@ -38,7 +39,7 @@ type fmKey struct {
 func newFieldManagers(scheme *runtime.Scheme) *fieldManagers {
 	return &fieldManagers{
 		scheme:    scheme,
-		converter: &typeConverter{scheme: scheme, deduced: managedfields.NewDeducedTypeConverter()},
+		converter: &typeConverter{scheme: scheme},
 		managers:  map[fmKey]*managedfields.FieldManager{},
 	}
 }
@@ -111,30 +112,53 @@ type defaulter struct{}
 func (defaulter) Default(obj runtime.Object) { api.Default(obj) }
 
 // typeConverter converts objects to structured-merge-diff values: with
-// client-go's schema of Kubernetes' kinds, deduced for navarch's. The
-// built-in schema is parsed on first use, which keeps start-up fast.
+// client-go's schema of Kubernetes' kinds, with navarch's OpenAPI schema of
+// its own. Both are built on first use, which keeps start-up fast.
 type typeConverter struct {
-	scheme  *runtime.Scheme
-	deduced managedfields.TypeConverter
+	scheme *runtime.Scheme
 
-	once    sync.Once
-	builtin managedfields.TypeConverter
+	builtinOnce sync.Once
+	builtin     managedfields.TypeConverter
+	ownOnce     sync.Once
+	own         managedfields.TypeConverter
+	ownErr      error
 }
 
-func (c *typeConverter) pick(gvk schema.GroupVersionKind) managedfields.TypeConverter {
-	if gvk.Group == gitopsv1alpha1.SchemeGroupVersion.Group {
-		return c.deduced
+func (c *typeConverter) pick(gvk schema.GroupVersionKind) (managedfields.TypeConverter, error) {
+	if gvk.Group != gitopsv1alpha1.SchemeGroupVersion.Group {
+		c.builtinOnce.Do(func() { c.builtin = applyconfigurations.NewTypeConverter(c.scheme) })
+		return c.builtin, nil
 	}
-	c.once.Do(func() { c.builtin = applyconfigurations.NewTypeConverter(c.scheme) })
-	return c.builtin
+	c.ownOnce.Do(func() {
+		var own []api.Resource
+		for _, r := range api.Resources() {
+			if r.Group == gitopsv1alpha1.SchemeGroupVersion.Group {
+				own = append(own, r)
+			}
+		}
+		schemas, err := openapi.Schemas(own)
+		if err == nil {
+			c.own, err = managedfields.NewTypeConverter(schemas, false)
+		}
+		if err != nil {
+			c.ownErr = fmt.Errorf("schema of %s for server-side apply: %w", gitopsv1alpha1.SchemeGroupVersion, err)
+		}
+	})
+	return c.own, c.ownErr
 }
 
 func (c *typeConverter) ObjectToTyped(obj runtime.Object, opts ...typed.ValidationOptions) (*typed.TypedValue, error) {
-	return c.pick(obj.GetObjectKind().GroupVersionKind()).ObjectToTyped(obj, opts...)
+	tc, err := c.pick(obj.GetObjectKind().GroupVersionKind())
+	if err != nil {
+		return nil, err
+	}
+	return tc.ObjectToTyped(obj, opts...)
 }
 
+// TypedToObject returns the value as an Unstructured object; both
+// converters do the same.
 func (c *typeConverter) TypedToObject(value *typed.TypedValue) (runtime.Object, error) {
-	return c.deduced.TypedToObject(value)
+	return managedfields.NewDeducedTypeConverter().TypedToObject(value)
 }
 
 // assign makes dst hold src when they are different objects of the same

@@ -1,15 +1,19 @@
 package apiserver_test
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 
+	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
 	"github.com/navarch/navarch/internal/testserver"
 )
 
@@ -168,5 +172,40 @@ func TestServerSideApplyCreatesUpdatesAndDetectsConflicts(t *testing.T) {
 	}
 	if !managers["carol"] || !managers["bob"] {
 		t.Errorf("managers after carol's update: got %v, want bob and carol", managers)
+	}
+}
+
+func TestServerSideApplyOfASourceUsesItsSchema(t *testing.T) {
+	srv := testserver.Start(t)
+	ctx := ctxT(t)
+	dc, err := dynamic.NewForConfig(srv.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := dc.Resource(gitopsv1alpha1.SchemeGroupVersion.WithResource("sources")).Namespace("navarch-system")
+	apply := func(manager, body string) (*unstructured.Unstructured, error) {
+		return sources.Patch(ctx, "shop", types.ApplyPatchType, []byte(body), metav1.PatchOptions{FieldManager: manager})
+	}
+	src, err := apply("alice", `{"apiVersion":"gitops.navarch.dev/v1alpha1","kind":"Source","metadata":{"name":"shop"},
+		"spec":{"git":{"url":"https://git.example.com/shop.git"},"path":"deploy/","prune":true}}`)
+	if err != nil {
+		t.Fatalf("apply a new Source: %v", err)
+	}
+	if url, _, _ := unstructured.NestedString(src.Object, "spec", "git", "url"); url != "https://git.example.com/shop.git" {
+		t.Errorf("spec.git.url: got %q", url)
+	}
+	// Bob sets another field: no conflict, both own their fields.
+	if _, err := apply("bob", `{"apiVersion":"gitops.navarch.dev/v1alpha1","kind":"Source","metadata":{"name":"shop"},"spec":{"suspend":true}}`); err != nil {
+		t.Fatalf("bob's apply of another field: %v", err)
+	}
+	// Bob changes alice's path: a conflict naming the field.
+	_, err = apply("bob", `{"apiVersion":"gitops.navarch.dev/v1alpha1","kind":"Source","metadata":{"name":"shop"},"spec":{"path":"other/"}}`)
+	if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), ".spec.path") {
+		t.Errorf("bob changing alice's path: got %v, want a conflict on .spec.path", err)
+	}
+	// A field the schema does not know is refused.
+	_, err = apply("alice", `{"apiVersion":"gitops.navarch.dev/v1alpha1","kind":"Source","metadata":{"name":"shop"},"spec":{"bogus":1}}`)
+	if !apierrors.IsBadRequest(err) {
+		t.Errorf("apply of an unknown field: got %v, want 400", err)
 	}
 }
