@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
 
 	"github.com/navarch/navarch/api"
-	"github.com/navarch/navarch/apiserver/openapi"
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
+	"github.com/navarch/navarch/apiserver/openapi"
 )
 
 // fieldManagers tracks metadata.managedFields on every write and merges
