@@ -3,9 +3,12 @@ package containerd_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +218,33 @@ func TestExitedContainersReleaseTheirShimWithoutBeingAsked(t *testing.T) {
 	st, err := e.rt.ContainerStatus(context.Background(), id)
 	if err != nil || st.State != kubelet.ContainerExited || st.ExitCode != 5 {
 		t.Errorf("got %+v, %v; want exited with code 5", st, err)
+	}
+}
+
+func TestHostPortForwardsLoopbackToThePod(t *testing.T) {
+	e := newEnv(t)
+	e.importImage(t)
+	hostPort := int32(20000 + time.Now().UnixNano()%10000)
+	sb, err := e.rt.RunPodSandbox(context.Background(), kubelet.SandboxConfig{UID: "uid-hp", Name: "hp", Namespace: "test",
+		Ports: []kubelet.PortMapping{{ContainerPort: 8080, HostPort: hostPort, HostIP: "127.0.0.1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := e.run(t, e.rt, sb.ID, kubelet.ContainerConfig{Name: "web", Args: []string{"serve", "--port", "8080"}})
+	waitState(t, e.rt, id, kubelet.ContainerRunning, 10*time.Second)
+	url := "http://127.0.0.1:" + strconv.Itoa(int(hostPort)) + "/hostname"
+	var body string
+	waitFor(t, 10*time.Second, func() bool {
+		resp, err := (&http.Client{Timeout: time.Second}).Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = strings.TrimSpace(string(b))
+		return true
+	})
+	if body != "hp" {
+		t.Errorf("got %q from host port %d, want the pod's hostname hp", body, hostPort)
 	}
 }
