@@ -75,6 +75,23 @@ func goldenCases() map[string]snapshot {
 	}
 }
 
+// allCases is the union of the golden cases.
+func allCases() snapshot {
+	var all snapshot
+	for _, name := range sortedKeys(goldenCases()) {
+		c := goldenCases()[name]
+		all.services = append(all.services, c.services...)
+		all.eslices = append(all.eslices, c.eslices...)
+	}
+	return all
+}
+
+// replacedWeb is the cluster-ip case with its endpoints replaced.
+func replacedWeb() snapshot {
+	return snapshot{goldenCases()["cluster-ip"].services, []*discoveryv1.EndpointSlice{
+		newSlice("default", "web", "web-1", "http", 8080, corev1.ProtocolTCP, readyEP("10.244.7.1"), readyEP("10.244.7.2"), readyEP("10.244.2.3"))}}
+}
+
 // dumpFull returns the table rs fills, as knftables' fake dumps it.
 func dumpFull(t testing.TB, rs *Ruleset) string {
 	t.Helper()
