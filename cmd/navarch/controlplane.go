@@ -45,7 +45,7 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) compon
 			return fmt.Errorf("write kubeconfig: %w", err)
 		}
 		logger.Info("API server starting", "url", srv.URL(), "kubeconfig", kubeconfig, "etcd", etcdDescription(cfg))
-		printHowToConnect(out, srv.URL(), kubeconfig)
+		printHowToConnect(out, srv.URL(), kubeconfig, clientHint(cfg))
 		return srv.Run(ctx)
 	}}
 }
@@ -77,8 +77,17 @@ func etcdDescription(cfg *config.Config) string {
 	return fmt.Sprint(cfg.Server.Etcd.Endpoints)
 }
 
+// clientHint is the navarch command line that finds this server's
+// kubeconfig: --data-dir is needed unless the data dir is the default.
+func clientHint(cfg *config.Config) string {
+	if def, err := config.Default(); err == nil && def.DataDir == cfg.DataDir {
+		return "navarch"
+	}
+	return "navarch --data-dir " + cfg.DataDir
+}
+
 // printHowToConnect tells the user where the API is and how to reach it.
-func printHowToConnect(out io.Writer, url, kubeconfig string) {
+func printHowToConnect(out io.Writer, url, kubeconfig, navarch string) {
 	fmt.Fprintf(out, `navarch API server: %s
 Admin kubeconfig:   %s
 
@@ -86,6 +95,6 @@ Use it with kubectl:
   export KUBECONFIG=%s
   kubectl get namespaces
 or with navarch, which finds it on its own:
-  navarch get namespaces
-`, url, kubeconfig, kubeconfig)
+  %s get namespaces
+`, url, kubeconfig, kubeconfig, navarch)
 }

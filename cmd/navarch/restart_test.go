@@ -25,8 +25,10 @@ func TestRestartKeepsEveryObject(t *testing.T) {
 	ctx := context.Background()
 	dataDir := t.TempDir()
 	first := startServer(t, dataDir)
-	if out := first.log(); !strings.Contains(out, "export KUBECONFIG="+first.kubeconfig) {
-		t.Errorf("server output does not say how to use the kubeconfig:\n%s", out)
+	for _, want := range []string{"export KUBECONFIG=" + first.kubeconfig, "navarch --data-dir " + dataDir + " get namespaces"} {
+		if out := first.log(); !strings.Contains(out, want) {
+			t.Errorf("server output does not say %q:\n%s", want, out)
+		}
 	}
 	before := createObjects(ctx, t, first.clientset(t))
 	firstConfig := first.restConfig(t)
