@@ -113,6 +113,44 @@
 // required terms, and preferred inter-pod scoring only when some pod has
 // affinity. Scratch buffers are reused across decisions.
 //
+// # The shell
+//
+// NewShell(ShellOptions) then Run(ctx) is the running scheduler, shaped
+// like kube-scheduler:
+//
+//   - Informers on nodes, pods and namespaces feed ONE Snapshot (bound
+//     pods, nodes, namespace labels) and the scheduling queue (pending pods
+//     whose schedulerName is this scheduler's; default-scheduler when
+//     empty). managedFields are dropped from the cache.
+//   - The queue has kube-scheduler's three parts: activeQ (by priority,
+//     then age), backoffQ (failed pods serving a back-off of 1 s doubled
+//     per attempt up to 10 s) and unschedulablePods (pods that fit nowhere,
+//     waiting for a change that could help: a node added, or changed in
+//     capacity, labels, taints, schedulability or a condition's status; a
+//     bound pod deleted or finished; the pod's own spec or labels changed).
+//     A flush every second moves pods whose back-off is over, and pods
+//     unschedulable for MaxUnschedulable (5 min), back to activeQ. Node
+//     heartbeats and the scheduler's own status writes are not changes,
+//     so an unschedulable pod is not retried in a loop.
+//   - One goroutine pops a pod, decides, and on success assumes it: the
+//     pod is added to the snapshot as bound before the binding is written,
+//     so throughput is not bounded by API round trips. BindWorkers
+//     goroutines POST pods/binding; a failed binding forgets the
+//     assumption and retries the pod after its back-off (a pod deleted or
+//     bound meanwhile is dropped). The informer's copy of the bound pod
+//     replaces the assumed one.
+//   - A pod that fits nowhere gets PodScheduled=False (reason
+//     Unschedulable, the FitError message) — written only when it changes
+//     — and a FailedScheduling event; a bound pod gets a Scheduled event.
+//     Events go through client-go's recorder (internal/events), which
+//     folds repeats into one Event with a count.
+//   - Stats counts attempts, bindings, unschedulable decisions and
+//     binding errors.
+//
+// Under several control-plane processes the shell runs under leader
+// election (internal/leader, Lease navarch-scheduler); a fresh Shell per
+// leadership term.
+//
 // # Callers' duties
 //
 // Serialise access: a Snapshot and a Scheduler are used from one goroutine.
