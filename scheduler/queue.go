@@ -32,7 +32,7 @@ type queuedPod struct {
 	backoffUntil time.Time
 	// failed is when its last attempt failed; back-off counts from it.
 	failed time.Time
-	where              int
+	where  int
 	// cycle is the scheduling cycle in which it was last popped.
 	cycle int64
 	index int // position in its heap

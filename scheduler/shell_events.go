@@ -174,7 +174,9 @@ func nodeChangedForScheduling(old, cur *corev1.Node) bool {
 // stripManagedFields drops managedFields from cached objects: the
 // scheduler never reads them, and they are most of a pod's size.
 func stripManagedFields(obj any) (any, error) {
-	if m, ok := obj.(interface{ SetManagedFields([]metav1.ManagedFieldsEntry) }); ok {
+	if m, ok := obj.(interface {
+		SetManagedFields([]metav1.ManagedFieldsEntry)
+	}); ok {
 		m.SetManagedFields(nil)
 	}
 	return obj, nil
