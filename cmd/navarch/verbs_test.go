@@ -15,7 +15,7 @@ import (
 // describe and delete, which find the kubeconfig in the data dir.
 func TestNavarchClientVerbsAreKubectls(t *testing.T) {
 	dataDir := t.TempDir()
-	startServer(t, dataDir)
+	srv := startServer(t, dataDir)
 	env := []string{"NAVARCH_DATA_DIR=" + dataDir}
 	run := func(t *testing.T, stdin string, args ...string) string {
 		t.Helper()
@@ -81,6 +81,12 @@ func TestNavarchClientVerbsAreKubectls(t *testing.T) {
 		run(t, "", "delete", "-f", "testdata/app")
 		if out := run(t, "", "get", "deploy,svc,cm", "-o", "name"); strings.Contains(out, "web") {
 			t.Errorf("got %q after delete, want no web objects", out)
+		}
+	})
+	t.Run("KUBECONFIG wins over the data dir", func(t *testing.T) {
+		env := []string{"NAVARCH_DATA_DIR=" + t.TempDir(), "KUBECONFIG=" + srv.kubeconfig}
+		if r := runNavarch(t, "", env, "get", "ns", "default", "-o", "name"); r.code != 0 || r.stdout != "namespace/default\n" {
+			t.Errorf("got exit %d, stdout %q, stderr %q; want namespace/default", r.code, r.stdout, r.stderr)
 		}
 	})
 	t.Run("an explicit --kubeconfig wins over the data dir", func(t *testing.T) {
