@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"context"
+	"errors"
+	"net/netip"
+	"slices"
 	"fmt"
 	"time"
 
@@ -112,14 +115,28 @@ func (a *Applier) Reset() { a.last = nil }
 // StaleChains returns how many emptied chains wait to be deleted.
 func (a *Applier) StaleChains() int { return len(a.stale) }
 
-// Cleanup deletes the ip-family table name and everything in it. A table
-// that does not exist is not an error.
-func Cleanup(ctx context.Context, table string) error {
+// Cleanup removes what a Proxier made on this host: the ip-family table
+// and everything in it, and the local routes of the given Service CIDRs
+// (net.ipv4.conf.all.route_localnet is left as it is). What is already
+// gone is not an error.
+func Cleanup(ctx context.Context, table string, serviceCIDRs ...string) error {
+	var errs []error
+	for _, s := range serviceCIDRs {
+		cidr, err := netip.ParsePrefix(s)
+		if err == nil {
+			err = removeLocalRoute(ctx, cidr.Masked())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service CIDR %s: %w", s, err))
+		}
+	}
 	nft, err := knftables.New(knftables.IPv4Family, table)
 	if err != nil {
-		return fmt.Errorf("nftables table %s: %w", table, err)
+		errs = append(errs, fmt.Errorf("nftables table %s: %w", table, err))
+	} else {
+		errs = append(errs, deleteTable(ctx, nft))
 	}
-	return deleteTable(ctx, nft)
+	return errors.Join(errs...)
 }
 
 func deleteTable(ctx context.Context, nft knftables.Interface) error {
@@ -129,4 +146,55 @@ func deleteTable(ctx context.Context, nft knftables.Interface) error {
 		return fmt.Errorf("delete nftables table: %w", err)
 	}
 	return nil
+}
+
+// Verify reports whether the table still holds the chains, sets and maps
+// the last Apply left there. It compares names only: a rule changed
+// behind the applier's back goes unnoticed. Before any Apply it reports
+// true.
+func (a *Applier) Verify(ctx context.Context) (bool, error) {
+	if a.last == nil {
+		return true, nil
+	}
+	all, err := a.nft.ListAll(ctx)
+	if knftables.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("list nftables table: %w", err)
+	}
+	want := objectNames(a.last)
+	for name := range a.stale {
+		want["chain"] = append(want["chain"], name)
+	}
+	for _, kind := range []string{"chain", "set", "map"} {
+		got := slices.Clone(all[kind])
+		slices.Sort(got)
+		slices.Sort(want[kind])
+		if !slices.Equal(got, want[kind]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// objectNames returns the names of rs's chains, sets and maps by kind.
+func objectNames(rs *Ruleset) map[string][]string {
+	out := map[string][]string{}
+	add := func(f *fragment) {
+		for _, c := range f.chains {
+			out["chain"] = append(out["chain"], c.def.Name)
+		}
+		for _, s := range f.sets {
+			out["set"] = append(out["set"], s.Name)
+		}
+		for _, m := range f.maps {
+			out["map"] = append(out["map"], m.Name)
+		}
+	}
+	add(rs.base)
+	for _, f := range rs.services {
+		add(f)
+	}
+	return out
 }

@@ -72,22 +72,7 @@ func listed(t testing.TB, table string) map[string][]string {
 
 // expected returns the names of rs's chains, sets and maps, sorted.
 func expected(rs *Ruleset) map[string][]string {
-	out := map[string][]string{}
-	add := func(f *fragment) {
-		for _, c := range f.chains {
-			out["chain"] = append(out["chain"], c.def.Name)
-		}
-		for _, s := range f.sets {
-			out["set"] = append(out["set"], s.Name)
-		}
-		for _, m := range f.maps {
-			out["map"] = append(out["map"], m.Name)
-		}
-	}
-	add(rs.base)
-	for _, f := range rs.services {
-		add(f)
-	}
+	out := objectNames(rs)
 	for _, v := range out {
 		slices.Sort(v)
 	}
@@ -145,10 +130,17 @@ func TestApplierSyncsTheTableFullyThenIncrementally(t *testing.T) {
 		}
 	}
 
-	// A table changed behind the applier's back is rebuilt by a full apply.
-	out, err := exec.Command("nft", "flush", "table", "ip", table).CombinedOutput()
+	if ok, err := ap.Verify(ctx); err != nil || !ok {
+		t.Fatalf("verify an untouched table: got %v, %v, want true", ok, err)
+	}
+	// A table changed behind the applier's back is noticed and rebuilt by
+	// a full apply.
+	out, err := exec.Command("nft", "delete", "table", "ip", table).CombinedOutput()
 	if err != nil {
-		t.Fatalf("nft flush table: %v: %s", err, out)
+		t.Fatalf("nft delete table: %v: %s", err, out)
+	}
+	if ok, err := ap.Verify(ctx); err != nil || ok {
+		t.Fatalf("verify a deleted table: got %v, %v, want false", ok, err)
 	}
 	ap.Reset()
 	rs := r.Render(allCases().services, allCases().eslices)
