@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/navarch/navarch/internal/testserver"
 )
 
@@ -60,7 +62,7 @@ type response struct {
 func (r response) status(t testing.TB) metav1.Status {
 	t.Helper()
 	var s metav1.Status
-	if err := json.Unmarshal(r.body, &s); err != nil {
+	if err := yaml.Unmarshal(r.body, &s); err != nil {
 		t.Fatalf("decode Status from %q: %v", r.body, err)
 	}
 	return s

@@ -69,7 +69,7 @@ func (s *Server) serveList(rr *resourceRequest) {
 		rr.fail(err)
 		return
 	}
-	out, err := negotiateOutput(rr.r, true)
+	out, err := negotiateOutput(rr.r, true, s.protobufFor(rr.res))
 	if err != nil {
 		rr.fail(err)
 		return

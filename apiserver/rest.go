@@ -165,7 +165,7 @@ func (rr *resourceRequest) setKind(obj runtime.Object) {
 // status code given, in the format the client asked for.
 func (s *Server) writeObject(rr *resourceRequest, code int, obj runtime.Object) {
 	rr.setKind(obj)
-	out, err := negotiateOutput(rr.r, rr.info.Verb == "get")
+	out, err := negotiateOutput(rr.r, rr.info.Verb == "get", s.protobufFor(rr.res))
 	if err != nil {
 		rr.fail(err)
 		return
@@ -268,6 +268,15 @@ func validateManager(name string) error {
 		if c < ' ' || c == 0x7f {
 			return apierrors.NewBadRequest(fmt.Sprintf("fieldManager: Invalid value: %q: must only contain printable characters", name))
 		}
+	}
+	return nil
+}
+
+// protobufFor returns the protobuf encoder when the resource's kind has a
+// protobuf encoding (Kubernetes' kinds; not navarch's own), else nil.
+func (s *Server) protobufFor(res api.Resource) runtime.Encoder {
+	if _, ok := res.New().(interface{ MarshalToSizedBuffer([]byte) (int, error) }); ok {
+		return s.protobuf
 	}
 	return nil
 }

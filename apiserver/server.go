@@ -16,6 +16,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
 	"github.com/navarch/navarch/api"
@@ -46,6 +47,7 @@ type Server struct {
 	listener  net.Listener
 	url       string
 	decoders  *decoders
+	protobuf  runtime.Encoder
 	fields    *fieldManagers
 	discovery *discovery
 	now       func() time.Time
@@ -106,6 +108,7 @@ func New(opts Options) (*Server, error) {
 	scheme.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.DeleteOptions{}, &metav1.CreateOptions{},
 		&metav1.UpdateOptions{}, &metav1.PatchOptions{}, &metav1.ListOptions{}, &metav1.GetOptions{})
 	s.decoders = newDecoders(scheme)
+	s.protobuf = protobuf.NewSerializer(scheme, scheme)
 	s.fields = newFieldManagers(scheme)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.BindAddress, strconv.Itoa(opts.Port)))

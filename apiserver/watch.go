@@ -39,7 +39,7 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 		// The legacy /watch/.../<name> path watches one object.
 		opts.FieldSelector = joinSelectors(opts.FieldSelector, "metadata.name="+rr.info.Name)
 	}
-	out, err := negotiateOutput(rr.r, true)
+	out, err := negotiateOutput(rr.r, true, nil)
 	if err != nil {
 		rr.fail(err)
 		return
