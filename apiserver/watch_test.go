@@ -246,3 +246,27 @@ func TestListsPageWithLimitAndContinue(t *testing.T) {
 		t.Errorf("a bad continue token: got %v, want 400", err)
 	}
 }
+
+func TestAKubeletWatchByNodeNameSeesItsPodsOnly(t *testing.T) {
+	srv := testserver.Start(t)
+	ctx := ctxT(t)
+	kubelet := srv.ClientSetFor(srv.NodeToken("node-a")).CoreV1().Pods("")
+	w, err := kubelet.Watch(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=node-a"})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Stop()
+	bindPod(t, srv, "elsewhere", "node-b")
+	bindPod(t, srv, "here", "node-a")
+	ev := <-w.ResultChan()
+	if p, ok := ev.Object.(*corev1.Pod); !ok || p.Name != "here" {
+		t.Errorf("got %s %v, want the pod bound to node-a entering the selection", ev.Type, ev.Object)
+	}
+	list, err := kubelet.List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=node-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != "here" {
+		t.Errorf("list by node: got %d pods, want here only", len(list.Items))
+	}
+}
