@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/navarch/navarch/apiserver"
+	"github.com/navarch/navarch/config"
 )
 
 // runInProcess runs the navarch command tree in this process, for commands
@@ -99,6 +102,13 @@ func TestKubeconfigResolution(t *testing.T) {
 		if got := kubeconfigPath(tt.flag, tt.env, tt.dataDir); got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestClientsLookWhereTheServerWritesTheKubeconfig(t *testing.T) {
+	cfg := &config.Config{DataDir: "/var/lib/navarch"}
+	if got, want := cfg.KubeconfigPath(), filepath.Join(cfg.DataDir, apiserver.KubeconfigFile); got != want {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }
 

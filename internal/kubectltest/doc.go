@@ -8,6 +8,11 @@
 // kubectl runs with its own HOME and discovery cache, so that nothing of
 // the machine's ~/.kube leaks in or is written.
 //
+// Against an in-process server of package testserver:
+//
+//	k := kubectltest.New(t, srv.WriteKubeconfig())
+//	out := k.MustRun(t, "get", "pods", "-o", "wide")
+//
 // Callers: tests that show real clients work, in cmd/navarch and the API
 // server. A package that uses Build calls Main from its TestMain so that
 // the built executables are removed when its tests end:
