@@ -12,6 +12,7 @@ TESTFLAGS    ?=
 TEST_TIMEOUT ?= 20m
 BENCHTIME    ?= 1s
 BENCH_OUT    ?= _output/bench.txt
+BENCH_PKGS   ?= ./...
 # Arguments for `navarch up` in `make run`.
 RUN_ARGS     ?=
 
@@ -50,9 +51,9 @@ test-e2e: deps build ## Run the end-to-end tests (build tag e2e)
 		$(GO) test -tags e2e -timeout 15m $(TESTFLAGS) ./test/e2e/...; \
 	else echo "test-e2e: no end-to-end tests yet"; fi
 
-bench: deps ## Run the benchmarks; results in _output/bench.txt (BENCHTIME=1s)
+bench: deps ## Run the benchmarks into _output/bench.txt (BENCHTIME=1s BENCH_PKGS=./...)
 	@mkdir -p $(dir $(BENCH_OUT))
-	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 60m ./... | tee $(BENCH_OUT)
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 60m $(BENCH_PKGS) | tee $(BENCH_OUT)
 
 lint: ## go vet, and fail on files gofmt would change
 	$(GO) vet ./...
