@@ -101,8 +101,7 @@ func (s *Server) create(rr *resourceRequest, obj runtime.Object, manager string,
 	}
 	generate := m.GetName() == "" && m.GetGenerateName() != ""
 	if m.GetResourceVersion() != "" {
-		// Kubernetes ignores a resourceVersion on create.
-		m.SetResourceVersion("")
+		return apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
 	}
 	if err := s.admitCreate(rr, obj); err != nil {
 		return err

@@ -86,6 +86,11 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *Req
 		return
 	}
 	rr := &resourceRequest{info: info, res: res, w: w, r: r}
+	if res.Namespaced && info.Namespace == "" && info.Verb != "list" && info.Verb != "watch" {
+		// Across all namespaces there are only lists and watches.
+		rr.fail(errMethodNotAllowed(r))
+		return
+	}
 	if info.Subresource != "" {
 		s.serveSubresource(rr)
 		return
