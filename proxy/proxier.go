@@ -119,8 +119,9 @@ func (p *Proxier) poke() {
 }
 
 // loop syncs once, then whenever poked (no sooner than MinSyncInterval
-// after the previous sync) or when a sync failed (after retryInterval),
-// and checks the table every SyncPeriod.
+// after the previous sync), when a sync failed (after retryInterval) or
+// emptied chains (after staleChainDelay, to delete them), and checks the
+// table every SyncPeriod.
 func (p *Proxier) loop(ctx context.Context, applier *Applier, list func() ([]*corev1.Service, []*discoveryv1.EndpointSlice)) error {
 	check := time.NewTicker(p.opts.SyncPeriod)
 	defer check.Stop()
@@ -148,8 +149,12 @@ func (p *Proxier) loop(ctx context.Context, applier *Applier, list func() ([]*co
 			}
 		}
 		last = time.Now()
-		if err := p.sync(ctx, applier, list); err != nil {
+		switch err := p.sync(ctx, applier, list); {
+		case err != nil:
 			retry.Reset(retryInterval)
+		case applier.StaleChains() > 0:
+			// Come back to delete the chains this sync emptied.
+			retry.Reset(staleChainDelay)
 		}
 	}
 }
