@@ -3,9 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
-	"fmt"
 	"time"
 
 	"sigs.k8s.io/knftables"

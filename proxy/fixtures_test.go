@@ -28,7 +28,9 @@ type svcPort struct {
 	nodePort int32
 }
 
-func tcp(name string, port int32) svcPort { return svcPort{name: name, port: port, protocol: corev1.ProtocolTCP} }
+func tcp(name string, port int32) svcPort {
+	return svcPort{name: name, port: port, protocol: corev1.ProtocolTCP}
+}
 
 // newService returns a ClusterIP Service (NodePort when a port has one).
 func newService(ns, name, clusterIP string, ports ...svcPort) *corev1.Service {
@@ -63,7 +65,7 @@ func readyEP(ip string) ep { return ep{ip: ip, node: "node-a", ready: true, serv
 // newSlice returns an EndpointSlice of Service name with one port.
 func newSlice(ns, svc, slice, portName string, port int32, protocol corev1.Protocol, eps ...ep) *discoveryv1.EndpointSlice {
 	es := &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: slice, Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: slice, Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To(portName), Port: ptr.To(port), Protocol: ptr.To(protocol)}},
 	}
