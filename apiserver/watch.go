@@ -108,11 +108,14 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 	defer s.metrics.watchers.WithLabelValues(rr.res.Resource).Dec()
 
 	sw.start()
+	// The initial state goes out in one burst: flushed once at its end.
+	sw.hold = true
 	for _, obj := range initialItems {
 		if !sw.send(watch.Event{Type: watch.Added, Object: obj}) {
 			return
 		}
 	}
+	sw.hold = false
 	if initial {
 		mark := rr.res.New()
 		if m, err := meta.Accessor(mark); err == nil {
@@ -135,6 +138,9 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 			if ev.Type == watch.Bookmark && !opts.AllowWatchBookmarks {
 				continue
 			}
+			// Flush when no further event is waiting: a burst (the store's
+			// initial ADDED events, a transaction) goes out in few writes.
+			sw.hold = len(w.ResultChan()) > 0
 			if !sw.send(ev) {
 				return
 			}
@@ -186,6 +192,8 @@ type watchStream struct {
 	enc     *json.Encoder
 	rc      *http.ResponseController
 	started bool
+	// hold leaves the written events unflushed, more are coming.
+	hold bool
 }
 
 // start sends the response header; events follow.
@@ -250,6 +258,9 @@ func (sw *watchStream) send(ev watch.Event) bool {
 func (sw *watchStream) write(t watch.EventType, obj runtime.Object) bool {
 	if err := sw.enc.Encode(&watchEvent{Type: t, Object: obj}); err != nil {
 		return false
+	}
+	if sw.hold {
+		return true
 	}
 	return sw.rc.Flush() == nil
 }
