@@ -41,14 +41,16 @@ func newKubeClient(streams genericiooptions.IOStreams) *kubeClient {
 func (k *kubeClient) attach(cmd *cobra.Command) *cobra.Command {
 	k.flags.AddFlags(cmd.PersistentFlags())
 	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		return k.prepare(cmd)
+		return k.prepare(cmd, true)
 	}
 	return cmd
 }
 
 // prepare points the client at the kubeconfig to use and sends the
-// server's warnings to standard error.
-func (k *kubeClient) prepare(cmd *cobra.Command) error {
+// server's warnings to standard error. When the data dir's kubeconfig is
+// the one to use and it does not exist, strict fails with a hint; otherwise
+// the hint is a warning and kubectl's own defaults apply.
+func (k *kubeClient) prepare(cmd *cobra.Command, strict bool) error {
 	rest.SetDefaultWarningHandler(rest.NewWarningWriter(k.streams.ErrOut, rest.WarningWriterOptions{Deduplicate: true}))
 	dataDirKubeconfig := ""
 	if *k.flags.KubeConfig == "" && os.Getenv("KUBECONFIG") == "" {
@@ -58,7 +60,12 @@ func (k *kubeClient) prepare(cmd *cobra.Command) error {
 		}
 		dataDirKubeconfig = cfg.KubeconfigPath()
 		if _, err := os.Stat(dataDirKubeconfig); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no kubeconfig at %s: start a server with \"navarch up\" or \"navarch server\", or give --kubeconfig or KUBECONFIG", dataDirKubeconfig)
+			err := fmt.Errorf("no kubeconfig at %s: start a server with \"navarch up\" or \"navarch server\", or give --kubeconfig or KUBECONFIG", dataDirKubeconfig)
+			if strict {
+				return err
+			}
+			fmt.Fprintf(k.streams.ErrOut, "navarch: warning: %v\n", err)
+			return nil
 		}
 	}
 	*k.flags.KubeConfig = kubeconfigPath(*k.flags.KubeConfig, os.Getenv("KUBECONFIG"), dataDirKubeconfig)

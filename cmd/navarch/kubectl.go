@@ -30,11 +30,12 @@ func newKubectlCommand(k *kubeClient) *cobra.Command {
 			client := &kubeClient{streams: k.streams, flags: flags}
 			inner := kubectl.PersistentPreRunE
 			kubectl.PersistentPreRunE = func(c *cobra.Command, a []string) error {
-				if err := client.prepare(c); err != nil {
+				if err := client.prepare(c, false); err != nil {
 					return err
 				}
 				return inner(c, a)
 			}
+			kubectl.SilenceErrors, kubectl.SilenceUsage = true, true // navarch prints the error once
 			kubectl.SetArgs(args)
 			return kubectl.ExecuteContext(cmd.Context())
 		},
