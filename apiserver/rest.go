@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -17,6 +18,10 @@ import (
 )
 
 var emptyGVK = schema.GroupVersionKind{}
+
+// defaultRequestTimeout bounds every request but watches, as
+// kube-apiserver's --request-timeout; a shorter ?timeout= wins.
+const defaultRequestTimeout = time.Minute
 
 // resourceRequest is one request for a resource, as the verb handlers see
 // it.
@@ -84,6 +89,15 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *Req
 		(info.Subresource != "" && !res.HasSubresource(info.Subresource)) {
 		writeError(w, r, errNotFoundPath())
 		return
+	}
+	if info.Verb != "watch" {
+		timeout := defaultRequestTimeout
+		if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && d > 0 && d < timeout {
+			timeout = d
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
 	rr := &resourceRequest{info: info, res: res, w: w, r: r}
 	if res.Namespaced && info.Namespace == "" && info.Verb != "list" && info.Verb != "watch" {
