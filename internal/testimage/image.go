@@ -22,6 +22,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
+// ReadyLine is what the test program, as a container's PID 1, prints on
+// stderr once its signal handling is in place; wait for it in the
+// container's log before stopping the container.
+const ReadyLine = "testapp: ready"
+
 // Ref is the reference tests give the image when they import it.
 const Ref = "navarch.test/testapp:v1"
 

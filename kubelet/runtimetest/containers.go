@@ -43,7 +43,7 @@ func containerCases() []testCase {
 func testContainerLifecycle(t *testing.T, h *harness) {
 	h.importImage(t)
 	sb := h.sandbox(t, "life", nil)
-	id, _ := h.create(t, sb.ID, "server", "serve", "--port", "8080")
+	id, cfg := h.create(t, sb.ID, "server", "serve", "--port", "8080")
 	st, err := h.rt.ContainerStatus(h.ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +55,7 @@ func testContainerLifecycle(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	st = h.waitState(t, id, kubelet.ContainerRunning, 10*time.Second)
+	h.waitReady(t, cfg)
 	if st.Pid == 0 || st.StartedAt.IsZero() {
 		t.Errorf("got pid %d started %v, want both set while running", st.Pid, st.StartedAt)
 	}

@@ -138,7 +138,18 @@ func (h *harness) start(t *testing.T, sandboxID, name string, args ...string) (s
 	if err := h.rt.StartContainer(h.ctx, id); err != nil {
 		t.Fatalf("start container %s: %v", name, err)
 	}
+	h.waitReady(t, cfg)
 	return id, cfg
+}
+
+// waitReady waits, on runtimes that run real processes, until the test
+// program has installed its signal handling, so that a stop right after is
+// not lost.
+func (h *harness) waitReady(t *testing.T, cfg kubelet.ContainerConfig) {
+	t.Helper()
+	if h.caps.Processes {
+		waitLog(t, cfg.LogPath, testimage.ReadyLine, 10*time.Second)
+	}
 }
 
 // waitState polls ContainerStatus until the state is reached.

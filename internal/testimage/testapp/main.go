@@ -34,13 +34,26 @@ import (
 	"time"
 )
 
+// Ready is printed on stderr by the container's main process (PID 1) once
+// its signal handling is in place; it equals testimage.ReadyLine.
+const Ready = "testapp: ready"
+
 func main() {
 	if len(os.Args) < 2 {
 		fatal("usage: testapp COMMAND [ARGS]")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
-	if cmd != "ignore-sigterm" {
-		go exitOnSIGTERM()
+	if cmd == "ignore-sigterm" {
+		signal.Ignore(syscall.SIGTERM)
+	} else {
+		exitOnSIGTERM()
+	}
+	// Tests wait for this line before signalling the process: a signal that
+	// arrives before the handler is installed is dropped, because the kernel
+	// shields a container's PID 1 from default signal actions. Processes
+	// run by exec are not PID 1 and keep their output to what they do.
+	if os.Getpid() == 1 {
+		fmt.Fprintln(os.Stderr, Ready)
 	}
 	switch cmd {
 	case "serve":
@@ -59,7 +72,6 @@ func main() {
 		fmt.Printf("crashing with %d\n", code)
 		os.Exit(code)
 	case "ignore-sigterm":
-		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
 		forever()
 	case "connect":
@@ -196,9 +208,11 @@ func fatal(msg string) {
 func exitOnSIGTERM() {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGTERM)
-	<-c
-	fmt.Println("terminated by SIGTERM")
-	os.Exit(143)
+	go func() {
+		<-c
+		fmt.Println("terminated by SIGTERM")
+		os.Exit(143)
+	}()
 }
 
 // forever blocks without tripping the runtime's deadlock detector.
