@@ -302,3 +302,26 @@ func TestAnInformerWhoseWatchIsCompactedAwayRelistsAndCarriesOn(t *testing.T) {
 	}
 	rec.waitFor(t, "update b")
 }
+
+func TestANoOpWriteKeepsTheResourceVersion(t *testing.T) {
+	srv := testserver.Start(t)
+	ctx := ctxT(t)
+	pods := srv.ClientSet().CoreV1().Pods("default")
+	pod, err := pods.Create(ctx, newPod("default", "p"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range map[string]func() (*corev1.Pod, error){
+		"update":        func() (*corev1.Pod, error) { return pods.Update(ctx, pod, metav1.UpdateOptions{}) },
+		"status update": func() (*corev1.Pod, error) { return pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}) },
+		"empty patch":   func() (*corev1.Pod, error) { return pods.Patch(ctx, "p", "application/merge-patch+json", []byte(`{}`), metav1.PatchOptions{}) },
+	} {
+		got, err := write()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.ResourceVersion != pod.ResourceVersion {
+			t.Errorf("%s changing nothing: resourceVersion %s, want %s", name, got.ResourceVersion, pod.ResourceVersion)
+		}
+	}
+}
