@@ -60,6 +60,9 @@ type sourceState struct {
 	syncedGeneration int64
 	syncedRevision   string
 	resync           bool
+	// writtenRV is the resourceVersion of the controller's last status
+	// write: an informer copy older than it is not used.
+	writtenRV int64
 	// url is the Git URL fetched, for removing its clone.
 	url string
 	// dir watch of a directory Source.

@@ -7,8 +7,8 @@ import (
 	"math"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -43,15 +43,15 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (requeue time.Du
 	if err != nil {
 		return 0, nil // not a key: nothing to do
 	}
-	obj, exists, err := c.informer.GetStore().GetByKey(key)
+	st := c.state(key)
+	src, err := c.getSource(ctx, st, ns, name)
 	if err != nil {
 		return 0, err
 	}
-	if !exists {
+	if src == nil {
 		c.forget(key)
 		return 0, nil
 	}
-	src := obj.(*gitopsv1alpha1.Source).DeepCopy()
 	api.Default(src)
 	if src.DeletionTimestamp != nil {
 		return 0, nil // objects stay; their owner label says whose they were
@@ -61,12 +61,11 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (requeue time.Du
 		if equality.Semantic.DeepEqual(before, &src.Status) {
 			return
 		}
-		if werr := c.writeStatus(ctx, ns, name, src.Status); werr != nil && err == nil {
+		if werr := c.writeStatus(ctx, st, src); werr != nil && err == nil {
 			err = werr
 		}
 	}()
 
-	st := c.state(key)
 	now := c.opts.Now()
 	if src.Spec.Suspend {
 		c.suspend(src, now)
@@ -323,33 +322,53 @@ func (c *Controller) healthStep(ctx context.Context, key string, src *gitopsv1al
 	return c.nextPoll(st, interval), nil
 }
 
-// writeStatus stores status on the Source through the status
-// subresource, retrying on a conflict with the newest resourceVersion.
-func (c *Controller) writeStatus(ctx context.Context, ns, name string, status gitopsv1alpha1.SourceStatus) error {
-	var cur *gitopsv1alpha1.Source
-	if obj, ok, _ := c.informer.GetStore().GetByKey(ns + "/" + name); ok {
-		cur = obj.(*gitopsv1alpha1.Source).DeepCopy()
+// getSource returns the Source from the informer's cache or, when the
+// cache has not yet seen the controller's own last status write, from the
+// API server, so that a reconcile never builds on a status older than the
+// one it wrote. A missing Source is nil.
+func (c *Controller) getSource(ctx context.Context, st *sourceState, ns, name string) (*gitopsv1alpha1.Source, error) {
+	obj, exists, err := c.informer.GetStore().GetByKey(SourceKey(ns, name))
+	if err != nil {
+		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		if cur == nil {
-			var err error
-			if cur, err = c.sources.Get(ctx, ns, name); err != nil {
-				if apierrors.IsNotFound(err) {
-					return nil
-				}
-				return fmt.Errorf("read source for its status: %w", err)
-			}
+	if exists {
+		src := obj.(*gitopsv1alpha1.Source)
+		if rv, _ := store.ParseResourceVersion(src.ResourceVersion); rv >= c.writtenRV(st) {
+			return src.DeepCopy(), nil
 		}
-		cur.Status = status
-		_, err := c.sources.UpdateStatus(ctx, cur)
-		if err == nil || apierrors.IsNotFound(err) {
-			return nil
-		}
-		if !apierrors.IsConflict(err) || attempt == 4 {
-			return fmt.Errorf("write status: %w", err)
-		}
-		cur = nil
 	}
+	src, err := c.sources.Get(ctx, ns, name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read source: %w", err)
+	}
+	return src, nil
+}
+
+// writeStatus stores src's status through the status subresource, with
+// src's resourceVersion as the precondition: a conflict means the status
+// was computed from an old Source, and the reconcile is retried.
+func (c *Controller) writeStatus(ctx context.Context, st *sourceState, src *gitopsv1alpha1.Source) error {
+	out, err := c.sources.UpdateStatus(ctx, src)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	rv, _ := store.ParseResourceVersion(out.ResourceVersion)
+	c.mu.Lock()
+	st.writtenRV = rv
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *Controller) writtenRV(st *sourceState) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return st.writtenRV
 }
 
 func isStoreConflict(err error) bool {
