@@ -75,8 +75,9 @@ func (s *span) record(v uint32, o Owner) *corev1.RangeAllocation {
 	return &corev1.RangeAllocation{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "RangeAllocation"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      s.format(v),
-			Namespace: o.Namespace,
+			Name:              s.format(v),
+			Namespace:         o.Namespace,
+			CreationTimestamp: metav1.Now().Rfc3339Copy(),
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "v1", Kind: "Service", Name: o.Name, UID: o.UID,
 			}},

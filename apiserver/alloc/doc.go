@@ -81,8 +81,10 @@
 //
 // Repair reconciles the keys with the Services: it creates the keys of
 // values Services hold without one (Services written before the allocator
-// ran) and deletes keys whose owner no longer holds the value. Because a
-// Service and its allocations are written in one transaction, a leaked key
-// only comes from writes outside this package; the API server may run
-// Repair at start.
+// ran) and deletes keys whose owner no longer holds the value (after a
+// grace period that spares simple-path allocations whose Service is not
+// written yet), and reports values two Services claim. Because a Service
+// and its allocations are written in one transaction, a leaked key only
+// comes from writes outside this package; the API server may run Repair
+// at start.
 package alloc

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"testing"
 
@@ -36,6 +37,8 @@ func allocatorOn(t testing.TB, st *store.Store, cidr, ports string) *alloc.Alloc
 	}
 	return a
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
 
