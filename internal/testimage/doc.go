@@ -1,6 +1,6 @@
 // Package testimage builds navarch's test container image without a
 // registry or Docker: the static Go program in ./testapp (compiled once per
-// test binary, cached by source hash), wrapped by go-containerregistry into
+// test binary, cached by source hash), wrapped by internal/ociimage into
 // an image (entrypoint /testapp), written as a docker archive or an OCI
 // layout tar for import, or pushed to an in-process registry on 127.0.0.1
 // for pull tests.
