@@ -142,6 +142,9 @@ func (s *Server) applyUpdate(rr *resourceRequest, cur runtime.Object, patch *uns
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
+	if err := s.allocate(rr, obj, cur); err != nil {
+		return nil, err
+	}
 	m := metaOf(obj)
 	m.SetResourceVersion(metaOf(cur).GetResourceVersion())
 	if errs := api.ValidateUpdate(obj, cur); len(errs) > 0 {

@@ -146,6 +146,9 @@ func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object) error {
 		defer m.SetName("")
 	}
 	api.Default(obj)
+	if err := s.allocate(rr, obj, nil); err != nil {
+		return err
+	}
 	if err := api.PrepareForCreate(obj, s.nowMeta()); err != nil {
 		return apierrors.NewInternalError(err)
 	}

@@ -56,6 +56,12 @@ type Options struct {
 	Metrics *Metrics
 	// MinWatchTimeout: see DefaultMinWatchTimeout; 0 means that.
 	MinWatchTimeout time.Duration
+	// ServiceCIDR is the range Services' cluster IPs come from; empty
+	// means DefaultServiceCIDR.
+	ServiceCIDR string
+	// NodePortRange is the range of node ports, "<first>-<last>"; empty
+	// means DefaultNodePortRange.
+	NodePortRange string
 	// Now is the clock used for timestamps; nil means time.Now.
 	Now func() time.Time
 }
@@ -75,6 +81,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ServiceCIDR == "" {
+		o.ServiceCIDR = DefaultServiceCIDR
+	}
+	if o.NodePortRange == "" {
+		o.NodePortRange = DefaultNodePortRange
 	}
 	return o
 }
@@ -96,6 +108,10 @@ func (o Options) Validate() error {
 	}
 	if o.MaxRequestBytes < 0 {
 		errs = append(errs, fmt.Errorf("max request bytes %d is negative", o.MaxRequestBytes))
+	}
+	d := o.withDefaults()
+	if _, err := newServiceNetwork(d.ServiceCIDR, d.NodePortRange); err != nil {
+		errs = append(errs, err)
 	}
 	if o.MinWatchTimeout < 0 {
 		errs = append(errs, fmt.Errorf("min watch timeout %s is negative", o.MinWatchTimeout))

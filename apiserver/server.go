@@ -50,6 +50,7 @@ type Server struct {
 	protobuf  runtime.Encoder
 	fields    *fieldManagers
 	discovery *discovery
+	network   *serviceNetwork
 	now       func() time.Time
 
 	// public serves unauthenticated paths added with Handle; private
@@ -107,6 +108,9 @@ func New(opts Options) (*Server, error) {
 	utilruntime.Must(metav1.AddMetaToScheme(scheme))
 	scheme.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.DeleteOptions{}, &metav1.CreateOptions{},
 		&metav1.UpdateOptions{}, &metav1.PatchOptions{}, &metav1.ListOptions{}, &metav1.GetOptions{})
+	if s.network, err = newServiceNetwork(opts.ServiceCIDR, opts.NodePortRange); err != nil {
+		return nil, err
+	}
 	s.decoders = newDecoders(scheme)
 	s.protobuf = protobuf.NewSerializer(scheme, scheme)
 	s.fields = newFieldManagers(scheme)

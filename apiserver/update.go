@@ -99,6 +99,9 @@ func (s *Server) admitUpdate(rr *resourceRequest, obj, cur runtime.Object, manag
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
+	if err := s.allocate(rr, obj, cur); err != nil {
+		return nil, err
+	}
 	m, _ = meta.Accessor(obj)
 	m.SetResourceVersion(cm.GetResourceVersion())
 	if errs := api.ValidateUpdate(obj, cur); len(errs) > 0 {
