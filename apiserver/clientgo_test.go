@@ -314,7 +314,9 @@ func TestANoOpWriteKeepsTheResourceVersion(t *testing.T) {
 	for name, write := range map[string]func() (*corev1.Pod, error){
 		"update":        func() (*corev1.Pod, error) { return pods.Update(ctx, pod, metav1.UpdateOptions{}) },
 		"status update": func() (*corev1.Pod, error) { return pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}) },
-		"empty patch":   func() (*corev1.Pod, error) { return pods.Patch(ctx, "p", "application/merge-patch+json", []byte(`{}`), metav1.PatchOptions{}) },
+		"empty patch": func() (*corev1.Pod, error) {
+			return pods.Patch(ctx, "p", "application/merge-patch+json", []byte(`{}`), metav1.PatchOptions{})
+		},
 	} {
 		got, err := write()
 		if err != nil {
