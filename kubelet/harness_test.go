@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +51,7 @@ type runningKubelet struct {
 	*kubelet.Kubelet
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
 // runKubelet starts a kubelet with opts and stops it when the test ends.
@@ -68,12 +70,14 @@ func runKubelet(t *testing.T, opts kubelet.Options) *runningKubelet {
 
 // stop stops the kubelet (containers keep running) and waits for it.
 func (r *runningKubelet) stop() {
-	r.cancel()
-	select {
-	case <-r.done:
-	case <-time.After(30 * time.Second):
-		panic("kubelet did not stop within 30s")
-	}
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+			panic("kubelet did not stop within 30s")
+		}
+	})
 }
 
 // testappBehavior simulates the test image's program on memruntime.

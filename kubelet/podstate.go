@@ -24,7 +24,7 @@ const (
 	// spec changed is restarted.
 	annotationHash = "io.kubernetes.container.hash"
 	// annotationInit marks init containers.
-	annotationInit = "io.navarch.kubelet/init"
+	annotationInit = "kubelet.navarch.dev/init"
 )
 
 // podState is what the runtime holds for one pod.
