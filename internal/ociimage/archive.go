@@ -61,6 +61,10 @@ func WriteOCIArchiveFile(path string, refs map[string]v1.Image) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := WriteOCIArchive(tmp, refs); err != nil {
 		tmp.Close()
 		return err
