@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,17 +24,24 @@ type watchEvent struct {
 	Object runtime.Object  `json:"object"`
 }
 
-// serveWatch answers WATCH: a chunked stream of JSON watch events, one per
-// line, flushed after each. A resourceVersion that is compacted gets one
-// ERROR event with a 410 Expired Status, which tells client-go to relist.
-// With sendInitialEvents (client-go's streaming list), the current objects
-// come first as ADDED events, then a BOOKMARK marked
-// k8s.io/initial-events-end.
-func (s *Server) serveWatch(rr *resourceRequest) {
+// watchRequest is a decoded WATCH.
+type watchRequest struct {
+	opts metav1.ListOptions
+	out  output
+	pred store.Predicate
+	// key is the prefix watched, or one object's key when the field
+	// selector names it (recursive false).
+	key       string
+	recursive bool
+	// initial: a streaming list (sendInitialEvents=true).
+	initial bool
+}
+
+// parseWatch reads and checks the options of a WATCH.
+func parseWatch(rr *resourceRequest) (*watchRequest, error) {
 	opts, err := listOptions(rr)
 	if err != nil {
-		rr.fail(err)
-		return
+		return nil, err
 	}
 	if rr.info.Name != "" {
 		// The legacy /watch/.../<name> path watches one object.
@@ -41,52 +49,56 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 	}
 	out, err := negotiateOutput(rr.r, true, nil)
 	if err != nil {
-		rr.fail(err)
-		return
+		return nil, err
 	}
-	if out.yaml {
-		// A stream of YAML documents is not something clients read.
-		out.yaml = false
-	}
+	out.yaml = false // a stream of YAML documents is not something clients read
 	pred, err := predicate(rr, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.ParseResourceVersion(opts.ResourceVersion); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if opts.SendInitialEvents != nil {
+		if err := validateStreamingList(opts); err != nil {
+			return nil, err
+		}
+	}
+	wr := &watchRequest{opts: opts, out: out, pred: pred, key: rr.prefix(), recursive: true,
+		initial: opts.SendInitialEvents != nil && *opts.SendInitialEvents}
+	if pred.Field != nil && (rr.namespace() != "" || !rr.res.Namespaced) {
+		if name, ok := pred.Field.RequiresExactMatch("metadata.name"); ok {
+			wr.key, wr.recursive = rr.res.StorageKey(rr.namespace(), name), false
+		}
+	}
+	return wr, nil
+}
+
+// serveWatch answers WATCH: a chunked stream of JSON watch events, one per
+// line. A resourceVersion that is compacted gets one ERROR event with a 410
+// Expired Status, which tells client-go to relist. With sendInitialEvents
+// (client-go's streaming list), the current objects come first as ADDED
+// events, then a BOOKMARK marked k8s.io/initial-events-end.
+func (s *Server) serveWatch(rr *resourceRequest) {
+	wr, err := parseWatch(rr)
 	if err != nil {
 		rr.fail(err)
 		return
 	}
-	if _, err := store.ParseResourceVersion(opts.ResourceVersion); err != nil {
-		rr.fail(apierrors.NewBadRequest(err.Error()))
-		return
-	}
-	initial := opts.SendInitialEvents != nil && *opts.SendInitialEvents
-	if opts.SendInitialEvents != nil {
-		if err := validateStreamingList(opts); err != nil {
-			rr.fail(err)
-			return
-		}
-	}
-
 	ctx := rr.ctx()
-	key, recursive := rr.prefix(), true
-	if pred.Field != nil && (rr.namespace() != "" || !rr.res.Namespaced) {
-		if name, ok := pred.Field.RequiresExactMatch("metadata.name"); ok {
-			key, recursive = rr.res.StorageKey(rr.namespace(), name), false
-		}
-	}
-
-	sw := &watchStream{s: s, rr: rr, out: out, first: true}
+	sw := &watchStream{s: s, rr: rr, out: wr.out, first: true}
 	var initialItems []runtime.Object
-	startRV := opts.ResourceVersion
+	startRV := wr.opts.ResourceVersion
 	switch {
-	case initial:
+	case wr.initial:
 		// Read the state, send it, mark its end, then follow from there.
-		res, err := s.store.List(ctx, key, store.ListOptions{ResourceVersion: opts.ResourceVersion, Predicate: pred}, rr.res.New)
+		res, err := s.store.List(ctx, wr.key, store.ListOptions{ResourceVersion: startRV, Predicate: wr.pred}, rr.res.New)
 		if err != nil {
 			sw.failStart(err)
 			return
 		}
-		initialItems = res.Items
-		startRV = fmt.Sprint(res.ResourceVersion)
-	case opts.SendInitialEvents != nil && (startRV == "" || startRV == "0"):
+		initialItems, startRV = res.Items, fmt.Sprint(res.ResourceVersion)
+	case wr.opts.SendInitialEvents != nil && (startRV == "" || startRV == "0"):
 		// sendInitialEvents=false from "now": no initial state.
 		rev, err := s.store.Revision(ctx)
 		if err != nil {
@@ -96,8 +108,8 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 		startRV = fmt.Sprint(rev)
 	}
 
-	w, err := s.store.Watch(ctx, key, store.WatchOptions{
-		ResourceVersion: startRV, Predicate: pred, AllowBookmarks: opts.AllowWatchBookmarks, Recursive: recursive,
+	w, err := s.store.Watch(ctx, wr.key, store.WatchOptions{
+		ResourceVersion: startRV, Predicate: wr.pred, AllowBookmarks: wr.opts.AllowWatchBookmarks, Recursive: wr.recursive,
 	}, rr.res.New)
 	if err != nil {
 		sw.failStart(err)
@@ -108,25 +120,37 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 	defer s.metrics.watchers.WithLabelValues(rr.res.Resource).Dec()
 
 	sw.start()
-	// The initial state goes out in one burst: flushed once at its end.
+	if !sw.sendInitial(initialItems, wr.initial, startRV) {
+		return
+	}
+	s.followWatch(ctx, sw, w, wr.opts)
+}
+
+// sendInitial sends the initial state in one burst, flushed once at its
+// end, and for a streaming list the bookmark that marks its end. False
+// means the client is gone.
+func (sw *watchStream) sendInitial(items []runtime.Object, mark bool, rv string) bool {
 	sw.hold = true
-	for _, obj := range initialItems {
+	for _, obj := range items {
 		if !sw.send(watch.Event{Type: watch.Added, Object: obj}) {
-			return
+			return false
 		}
 	}
 	sw.hold = false
-	if initial {
-		mark := rr.res.New()
-		if m, err := meta.Accessor(mark); err == nil {
-			m.SetResourceVersion(startRV)
-			m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
-		}
-		if !sw.send(watch.Event{Type: watch.Bookmark, Object: mark}) {
-			return
-		}
+	if !mark {
+		return true
 	}
+	bookmark := sw.rr.res.New()
+	if m, err := meta.Accessor(bookmark); err == nil {
+		m.SetResourceVersion(rv)
+		m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+	}
+	return sw.send(watch.Event{Type: watch.Bookmark, Object: bookmark})
+}
 
+// followWatch relays the store's events until the watch times out, the
+// client goes, the store ends the watch or the server shuts down.
+func (s *Server) followWatch(ctx context.Context, sw *watchStream, w watch.Interface, opts metav1.ListOptions) {
 	timer := time.NewTimer(s.watchTimeout(opts))
 	defer timer.Stop()
 	for {
