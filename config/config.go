@@ -18,6 +18,8 @@ type Config struct {
 	Log Log `mapstructure:"log"`
 	// Server configures the control plane: the API server and its store.
 	Server Server `mapstructure:"server"`
+	// GitOps declares the Sources a control plane creates at start.
+	GitOps GitOps `mapstructure:"gitops"`
 }
 
 // GlobalOptions returns the options every command takes.
@@ -47,5 +49,6 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Log.Validate())
 	errs = append(errs, c.Server.Validate())
+	errs = append(errs, c.GitOps.Validate())
 	return errors.Join(errs...)
 }

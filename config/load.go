@@ -114,6 +114,9 @@ func (c *Config) expandPaths() error {
 		}
 		*p = s
 	}
+	if err := c.GitOps.expandPaths(); err != nil {
+		return err
+	}
 	if c.DataDir != "" {
 		abs, err := filepath.Abs(c.DataDir)
 		if err != nil {

@@ -39,6 +39,7 @@ func Options() []Option {
 	var all []Option
 	all = append(all, GlobalOptions()...)
 	all = append(all, ServerOptions()...)
+	all = append(all, GitOpsOptions()...)
 	return all
 }
 
