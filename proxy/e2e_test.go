@@ -25,12 +25,15 @@ import (
 )
 
 // startProxier runs a Proxier for the test network against cs, on a table
-// of its own, and removes its table and route when the test ends.
-func startProxier(t *testing.T, n *testNet, cs kubernetes.Interface) string {
+// of its own, and removes its table and route when the test ends. Its
+// Service CIDR is the one address serviceIP: the test routes locally
+// nothing but what it uses, whatever range the API server allocates from.
+func startProxier(t *testing.T, n *testNet, cs kubernetes.Interface, serviceIP string) string {
 	t.Helper()
 	table := "navarch-test-" + n.suffix
+	serviceCIDR := serviceIP + "/32"
 	p, err := proxy.New(proxy.Options{
-		NodeName: "node-a", TableName: table, ServiceCIDR: n.serviceCIDR, ClusterCIDR: n.podCIDR,
+		NodeName: "node-a", TableName: table, ServiceCIDR: serviceCIDR, ClusterCIDR: n.podCIDR,
 		Client: cs, MinSyncInterval: 10 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -45,7 +48,7 @@ func startProxier(t *testing.T, n *testNet, cs kubernetes.Interface) string {
 		if err := <-done; err != nil {
 			t.Errorf("proxier: %v", err)
 		}
-		if err := proxy.Cleanup(context.Background(), table, n.serviceCIDR); err != nil {
+		if err := proxy.Cleanup(context.Background(), table, serviceCIDR); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
@@ -85,21 +88,23 @@ func TestServiceTrafficReachesReadyEndpoints(t *testing.T) {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: corev1.ServiceSpec{
-			Type: corev1.ServiceTypeNodePort, ClusterIP: n.serviceIP(10),
+			Type:     corev1.ServiceTypeNodePort,
 			Selector: map[string]string{"app": "web"},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), NodePort: nodePort}},
 		},
 	}
-	if _, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+	svc, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatalf("create service: %v", err)
 	}
+	clusterIP := svc.Spec.ClusterIP
 	es, err := cs.DiscoveryV1().EndpointSlices("default").Create(ctx, endpointSlice("web", 8080, n.ip(2), n.ip(3)), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create endpointslice: %v", err)
 	}
-	table := startProxier(t, n, cs)
+	table := startProxier(t, n, cs, clusterIP)
 
-	clusterURL := fmt.Sprintf("http://%s:80/", n.serviceIP(10))
+	clusterURL := fmt.Sprintf("http://%s:80/", clusterIP)
 	host := client("")
 	eventually(t, 10*time.Second, "the cluster IP to answer", func() bool { _, err := get(host, clusterURL); return err == nil })
 
@@ -124,7 +129,7 @@ func TestServiceTrafficReachesReadyEndpoints(t *testing.T) {
 		}
 	})
 	t.Run("a port the Service does not have is refused", func(t *testing.T) {
-		_, err := get(host, fmt.Sprintf("http://%s:81/", n.serviceIP(10)))
+		_, err := get(host, fmt.Sprintf("http://%s:81/", clusterIP))
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Errorf("got %v, want connection refused", err)
 		}
@@ -174,13 +179,23 @@ func TestServiceTrafficReachesReadyEndpoints(t *testing.T) {
 	})
 
 	t.Run("deleting the Service removes its rules", func(t *testing.T) {
+		// Its chains go, and every set and map is empty again.
 		if err := cs.CoreV1().Services("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the Service's chains to go", func() bool {
+		var listing string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
 			out, err := exec.Command("nft", "list", "table", "ip", table).Output()
-			return err == nil && !strings.Contains(string(out), "default/web/") && !strings.Contains(string(out), n.serviceIP(10))
-		})
+			listing = string(out)
+			if err == nil && !strings.Contains(listing, "default/web/") && !strings.Contains(listing, "elements = ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the Service's rules are still there after 10s:\n%s", listing)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		// Nothing answers on the address, and nothing leaves the host for it.
 		if _, err := get(client(""), clusterURL); err == nil {
 			t.Errorf("the deleted Service's address still answers")

@@ -59,15 +59,14 @@ func cleanupRun(t testing.TB, name string, args ...string) {
 }
 
 // testNet is a bridge on the host with pods (network namespaces joined to
-// it by veth pairs), in 10.251.X.0/24, and a Service CIDR 10.250.X.0/24,
-// with X chosen so that no route of the host uses either.
+// it by veth pairs), in 10.251.X.0/24, with X chosen so that no route of
+// the host uses it.
 type testNet struct {
-	suffix      string
-	x           int
-	bridge      string
-	podCIDR     string
-	serviceCIDR string
-	gateway     string
+	suffix  string
+	x       int
+	bridge  string
+	podCIDR string
+	gateway string
 }
 
 func newTestNet(t *testing.T) *testNet {
@@ -79,14 +78,12 @@ func newTestNet(t *testing.T) *testNet {
 	n := &testNet{suffix: fmt.Sprintf("%06x", rand.IntN(1<<24))}
 	for {
 		n.x = 1 + rand.IntN(254)
-		if !strings.Contains(string(routes), fmt.Sprintf("10.250.%d.", n.x)) &&
-			!strings.Contains(string(routes), fmt.Sprintf("10.251.%d.", n.x)) {
+		if !strings.Contains(string(routes), fmt.Sprintf("10.251.%d.", n.x)) {
 			break
 		}
 	}
 	n.bridge = "nvb" + n.suffix
 	n.podCIDR = fmt.Sprintf("10.251.%d.0/24", n.x)
-	n.serviceCIDR = fmt.Sprintf("10.250.%d.0/24", n.x)
 	n.gateway = fmt.Sprintf("10.251.%d.1", n.x)
 	run(t, "ip", "link", "add", n.bridge, "type", "bridge")
 	cleanupRun(t, "ip", "link", "del", n.bridge)
@@ -97,9 +94,6 @@ func newTestNet(t *testing.T) *testNet {
 
 // ip returns the pod network's address ending in host.
 func (n *testNet) ip(host int) string { return fmt.Sprintf("10.251.%d.%d", n.x, host) }
-
-// serviceIP returns the Service CIDR's address ending in host.
-func (n *testNet) serviceIP(host int) string { return fmt.Sprintf("10.250.%d.%d", n.x, host) }
 
 // addPod creates a network namespace joined to the bridge with address
 // n.ip(host), and returns its name.
