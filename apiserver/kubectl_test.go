@@ -1,10 +1,15 @@
 package apiserver_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/navarch/navarch/internal/kubectltest"
 	"github.com/navarch/navarch/internal/testserver"
@@ -49,94 +54,89 @@ spec:
     targetPort: 80
 `
 
+// kubectlStep is one kubectl command of a scenario and what its output
+// must show.
+type kubectlStep struct {
+	name string
+	// before runs first (to change the manifest or the cluster meanwhile).
+	before func(t *testing.T)
+	args   []string
+	// fails: the command must exit non-zero, want is then read in stderr.
+	fails bool
+	want  []string
+	// count: the number of times want[0] must appear, when not 0.
+	count int
+}
+
 func TestRealKubectlWorksAgainstTheServer(t *testing.T) {
 	srv := testserver.Start(t)
 	k := kubectltest.New(t, srv.WriteKubeconfig())
-	dir := t.TempDir()
-	manifest := filepath.Join(dir, "app.yaml")
-	if err := os.WriteFile(manifest, []byte(appManifests), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	out := k.MustRun(t, "get", "ns")
-	for _, ns := range []string{"NAME", "STATUS", "default", "kube-system", "kube-node-lease", "navarch-system", "Active"} {
-		if !strings.Contains(out, ns) {
-			t.Errorf("kubectl get ns: got\n%s\nwant it to show %q", out, ns)
+	manifest := filepath.Join(t.TempDir(), "app.yaml")
+	write := func(content string) func(t *testing.T) {
+		return func(t *testing.T) {
+			if err := os.WriteFile(manifest, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-
-	out = k.MustRun(t, "api-resources")
-	for _, want := range []string{"pods", "po", "deployments", "deploy", "apps/v1", "sources", "gitops.navarch.dev/v1alpha1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("kubectl api-resources: got\n%s\nwant it to list %q", out, want)
+	steps := []kubectlStep{
+		{name: "get ns", args: []string{"get", "ns"},
+			want: []string{"NAME", "STATUS", "default", "kube-system", "kube-node-lease", "navarch-system", "Active"}},
+		{name: "api-resources", args: []string{"api-resources"},
+			want: []string{"pods", "po", "deployments", "deploy", "apps/v1", "sources", "gitops.navarch.dev/v1alpha1"}},
+		{name: "first apply creates", before: write(appManifests), args: []string{"apply", "-f", manifest},
+			want: []string{"configmap/shop-config created", "deployment.apps/shop created", "service/shop created"}},
+		{name: "second apply changes nothing", args: []string{"apply", "-f", manifest},
+			want: []string{"configmap/shop-config unchanged", "deployment.apps/shop unchanged", "service/shop unchanged"}},
+		{name: "apply of a change configures", before: write(strings.Replace(appManifests, "greeting: hello", "greeting: bonjour", 1)),
+			args: []string{"apply", "-f", manifest}, want: []string{"configmap/shop-config configured"}},
+		{name: "get -w prints a row per event from tables on the watch",
+			before: func(t *testing.T) {
+				go func() {
+					time.Sleep(1500 * time.Millisecond)
+					_, _ = srv.ClientSet().CoreV1().ConfigMaps("default").Patch(context.Background(), "shop-config",
+						types.MergePatchType, []byte(`{"data":{"watched":"yes"}}`), metav1.PatchOptions{})
+				}()
+			},
+			args: []string{"get", "configmap", "shop-config", "-w", "--output-watch-events", "--request-timeout=4s"},
+			want: []string{"shop-config", "EVENT", "ADDED", "MODIFIED"}, count: 2},
+		{name: "get -o yaml shows the defaults", args: []string{"get", "deploy", "shop", "-o", "yaml"},
+			want: []string{"revisionHistoryLimit: 10", "progressDeadlineSeconds: 600", "maxSurge: 25%", "maxUnavailable: 25%", "imagePullPolicy: IfNotPresent", "generation: 1"}},
+		{name: "get of two kinds prints tables", args: []string{"get", "pods,deploy,svc"},
+			want: []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "deployment.apps/shop", "CLUSTER-IP", "service/shop", "10."}},
+		{name: "scale", args: []string{"scale", "deploy", "shop", "--replicas=3"}, want: []string{"deployment.apps/shop scaled"}},
+		{name: "the scale took", args: []string{"get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}"}, want: []string{"3"}},
+		// The scale took .spec.replicas over: a server-side apply of the
+		// manifest's replicas conflicts, as in Kubernetes, until forced.
+		{name: "server-side apply conflicts with the scale", args: []string{"apply", "--server-side", "-f", manifest}, fails: true,
+			want: []string{`conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas`}},
+		{name: "forced server-side apply", args: []string{"apply", "--server-side", "--force-conflicts", "-f", manifest},
+			want: []string{"deployment.apps/shop serverside-applied"}},
+		{name: "the forced apply took", args: []string{"get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}"}, want: []string{"2"}},
+		{name: "delete -f", args: []string{"delete", "-f", manifest},
+			want: []string{`configmap "shop-config" deleted`, `deployment.apps "shop" deleted`, `service "shop" deleted`}},
+		{name: "get after delete", args: []string{"get", "deploy", "shop"}, fails: true, want: []string{`deployments.apps "shop" not found`}},
+	}
+	for _, step := range steps {
+		if step.before != nil {
+			step.before(t)
 		}
-	}
-
-	out = k.MustRun(t, "apply", "-f", manifest)
-	for _, want := range []string{"configmap/shop-config created", "deployment.apps/shop created", "service/shop created"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("first apply: got\n%s\nwant %q", out, want)
+		r := k.Run(t, step.args...)
+		out := r.Stdout
+		if step.fails {
+			out = r.Stderr
 		}
-	}
-	out = k.MustRun(t, "apply", "-f", manifest)
-	for _, want := range []string{"configmap/shop-config unchanged", "deployment.apps/shop unchanged", "service/shop unchanged"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("second apply: got\n%s\nwant %q", out, want)
+		if (r.ExitCode != 0) != step.fails {
+			t.Errorf("%s: got exit %d\n%s", step.name, r.ExitCode, r)
+			continue
 		}
-	}
-	changed := strings.Replace(appManifests, "greeting: hello", "greeting: bonjour", 1)
-	if err := os.WriteFile(manifest, []byte(changed), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out = k.MustRun(t, "apply", "-f", manifest)
-	if !strings.Contains(out, "configmap/shop-config configured") {
-		t.Errorf("apply of a change: got\n%s\nwant configmap/shop-config configured", out)
-	}
-
-	out = k.MustRun(t, "get", "deploy", "shop", "-o", "yaml")
-	for _, want := range []string{"revisionHistoryLimit: 10", "progressDeadlineSeconds: 600", "maxSurge: 25%", "maxUnavailable: 25%", "imagePullPolicy: IfNotPresent", "generation: 1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("get deploy -o yaml: got\n%s\nwant %q", out, want)
+		for _, want := range step.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: got\n%s\nwant %q", step.name, r, want)
+			}
 		}
-	}
-
-	out = k.MustRun(t, "get", "pods,deploy")
-	for _, want := range []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "deployment.apps/shop"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("get pods,deploy: got\n%s\nwant %q", out, want)
+		if step.count > 0 && strings.Count(out, step.want[0]) != step.count {
+			t.Errorf("%s: got\n%s\nwant %q %d times", step.name, r, step.want[0], step.count)
 		}
-	}
-
-	out = k.MustRun(t, "scale", "deploy", "shop", "--replicas=3")
-	if !strings.Contains(out, "deployment.apps/shop scaled") {
-		t.Errorf("scale: got %q", out)
-	}
-	if out := k.MustRun(t, "get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}"); out != "3" {
-		t.Errorf("replicas after scale: got %q, want 3", out)
-	}
-
-	// The scale took .spec.replicas over: a server-side apply of the
-	// manifest's replicas conflicts, as in Kubernetes, until forced.
-	r := k.Run(t, "apply", "--server-side", "-f", manifest)
-	if r.ExitCode == 0 || !strings.Contains(r.Stderr, `conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas`) {
-		t.Errorf("apply --server-side after a scale: got exit %d\n%s\nwant a conflict on .spec.replicas", r.ExitCode, r)
-	}
-	out = k.MustRun(t, "apply", "--server-side", "--force-conflicts", "-f", manifest)
-	if !strings.Contains(out, "deployment.apps/shop serverside-applied") {
-		t.Errorf("apply --server-side --force-conflicts: got\n%s\nwant serverside-applied", out)
-	}
-	if out := k.MustRun(t, "get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}"); out != "2" {
-		t.Errorf("replicas after a forced apply: got %q, want 2", out)
-	}
-
-	out = k.MustRun(t, "delete", "-f", manifest)
-	for _, want := range []string{`configmap "shop-config" deleted`, `deployment.apps "shop" deleted`, `service "shop" deleted`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("delete -f: got\n%s\nwant %q", out, want)
-		}
-	}
-	r = k.Run(t, "get", "deploy", "shop")
-	if r.ExitCode == 0 || !strings.Contains(r.Stderr, `deployments.apps "shop" not found`) {
-		t.Errorf("get after delete: got exit %d, stderr %q; want NotFound", r.ExitCode, r.Stderr)
 	}
 }
