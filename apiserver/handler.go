@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/navarch/navarch/api"
 	"github.com/navarch/navarch/apiserver/auth"
 )
 
@@ -44,6 +45,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		code := rw.status()
 		verb, resource := metricVerb(info, r), info.Resource
+		if _, served := api.LookupResource(info.GroupVersionResource()); !served {
+			resource = "" // keeps the label's values few whatever clients ask for
+		}
 		s.metrics.observeRequest(verb, resource, code, time.Since(start))
 		s.log.Debug("request", "verb", verb, "path", r.URL.Path, "resource", resource, "namespace", info.Namespace,
 			"name", info.Name, "code", code, "duration", time.Since(start), "user", user, "agent", r.UserAgent())
