@@ -46,7 +46,11 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) compon
 		}
 		logger.Info("API server starting", "url", srv.URL(), "kubeconfig", kubeconfig, "etcd", etcdDescription(cfg))
 		printHowToConnect(out, srv.URL(), kubeconfig, clientHint(cfg))
-		return srv.Run(ctx)
+		gitops, err := newGitOps(cfg, logger, st, srv)
+		if err != nil {
+			return fmt.Errorf("create reconciler: %w", err)
+		}
+		return runBeside(ctx, srv.Run, gitops.run)
 	}}
 }
 

@@ -72,6 +72,7 @@ kubectl with the kubeconfig the server writes to <data-dir>/kubeconfig.`,
 		newDescribeCommand(kube),
 		newKubectlCommand(kube),
 	)
+	addGitOpsCommands(root, kube)
 	root.AddCommand(newVersionCommand(streams), newCompletionCommand(streams))
 	return root
 }

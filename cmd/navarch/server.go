@@ -32,5 +32,6 @@ SIGINT or SIGTERM stops it gracefully.`,
 		},
 	}
 	config.AddFlags(cmd.Flags(), config.ServerOptions()...)
+	config.AddFlags(cmd.Flags(), config.GitOpsOptions()...)
 	return cmd
 }

@@ -35,6 +35,7 @@ SIGINT or SIGTERM stops everything gracefully.`,
 		},
 	}
 	config.AddFlags(cmd.Flags(), config.ServerOptions()...)
+	config.AddFlags(cmd.Flags(), config.GitOpsOptions()...)
 	return cmd
 }
 
