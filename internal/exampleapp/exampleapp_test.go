@@ -71,15 +71,15 @@ func TestHelloAnswersWithVersionAndPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := startHello(t, bin, "HELLO_VERSION=v2", "POD_NAME=api-1")
+	api := startHello(t, bin, "HELLO_VERSION=v2", "POD_NAME=api-1", "GREETING=Hi")
 	host, port, _ := net.SplitHostPort(strings.TrimPrefix(api, "http://"))
 	web := startHello(t, bin, "HELLO_VERSION=v1", "POD_NAME=web-1", "UPSTREAM=api",
 		"API_SERVICE_HOST="+host, "API_SERVICE_PORT="+port)
 	tests := []struct{ url, want string }{
-		{api + "/", "hello from api-1 (v2)\n"},
+		{api + "/", "Hi: pod api-1, version v2\n"},
 		{api + "/version", "v2\n"},
 		{api + "/healthz", "ok\n"},
-		{web + "/", "hello from web-1 (v1)\n  api: hello from api-1 (v2)\n"},
+		{web + "/", "hello: pod web-1, version v1\n  api: Hi: pod api-1, version v2\n"},
 	}
 	for _, tt := range tests {
 		if got := get(t, tt.url); got != tt.want {

@@ -2,8 +2,9 @@
 // says which version it is and which pod answered, so that a rollout and
 // the load balancing of a Service can be seen with curl.
 //
-//	GET /          "hello from <pod> (<version>)", and with UPSTREAM set,
-//	               a second line with the upstream Service's answer
+//	GET /          "<greeting>: pod <pod>, version <version>", and with
+//	               UPSTREAM set, a second line with the upstream Service's
+//	               answer
 //	GET /version   the version
 //	GET /healthz   "ok", for liveness and readiness probes
 //
@@ -11,6 +12,7 @@
 //
 //	-listen ADDR, LISTEN      address to serve on (":8080")
 //	HELLO_VERSION             the version it reports (set in the image)
+//	GREETING                  the first words of its answer ("hello")
 //	POD_NAME                  the pod's name (downward API); else the hostname
 //	UPSTREAM                  a Service name, e.g. "api": GET / then calls
 //	                          http://$API_SERVICE_HOST:$API_SERVICE_PORT/,
@@ -72,6 +74,7 @@ func main() {
 // app is what the handlers answer with.
 type app struct {
 	version  string
+	greeting string
 	pod      string
 	upstream string // a Service name, or ""
 	client   *http.Client
@@ -81,6 +84,7 @@ func newApp() *app {
 	host, _ := os.Hostname()
 	return &app{
 		version:  envOr("HELLO_VERSION", "dev"),
+		greeting: envOr("GREETING", "hello"),
 		pod:      envOr("POD_NAME", host),
 		upstream: os.Getenv("UPSTREAM"),
 		client:   &http.Client{Timeout: 2 * time.Second},
@@ -96,7 +100,7 @@ func (a *app) routes() http.Handler {
 }
 
 func (a *app) hello(w http.ResponseWriter, r *http.Request) {
-	fmt.Fprintf(w, "hello from %s (%s)\n", a.pod, a.version)
+	fmt.Fprintf(w, "%s: pod %s, version %s\n", a.greeting, a.pod, a.version)
 	if a.upstream == "" {
 		return
 	}
