@@ -23,6 +23,9 @@ const (
 	// runs; each such watch ends at a random time between it and twice it,
 	// so that clients reconnect spread out.
 	DefaultMinWatchTimeout = 30 * time.Minute
+	// DefaultShutdownTimeout is how long a stopping server waits for
+	// requests under way.
+	DefaultShutdownTimeout = 10 * time.Second
 )
 
 // Options configures a Server.
@@ -62,6 +65,10 @@ type Options struct {
 	// NodePortRange is the range of node ports, "<first>-<last>"; empty
 	// means DefaultNodePortRange.
 	NodePortRange string
+	// ShutdownTimeout is how long Run waits, once its context ends, for
+	// requests under way; then it closes the connections. 0 means
+	// DefaultShutdownTimeout; negative closes them at once (tests).
+	ShutdownTimeout time.Duration
 	// Now is the clock used for timestamps; nil means time.Now.
 	Now func() time.Time
 }
@@ -81,6 +88,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if o.ServiceCIDR == "" {
 		o.ServiceCIDR = DefaultServiceCIDR

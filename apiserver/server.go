@@ -164,8 +164,9 @@ func (s *Server) Handler() http.Handler { return s }
 
 // Run creates the system namespaces that are missing, then serves HTTPS on
 // the bound socket until ctx ends; then it stops accepting requests, ends
-// the watches, and waits up to 10 s for requests under way. It returns nil
-// after a graceful shutdown. Run may be called once.
+// the watches, and waits up to Options.ShutdownTimeout for requests under
+// way before closing their connections. It returns nil after a shutdown.
+// Run may be called once; it closes the socket New bound.
 func (s *Server) Run(ctx context.Context) error {
 	err := errors.New("apiserver: Run called twice")
 	s.runOnce.Do(func() { err = s.run(ctx) })
@@ -196,9 +197,18 @@ func (s *Server) run(ctx context.Context) error {
 	}
 	s.shuttingDown.Store(true)
 	close(s.stopping)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdownCtx)
+	var err error
+	if s.opts.ShutdownTimeout < 0 {
+		err = srv.Close()
+	} else {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+		err = srv.Shutdown(shutdownCtx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.log.Warn("requests still under way at shutdown; closing their connections", "timeout", s.opts.ShutdownTimeout)
+			err = srv.Close()
+		}
+	}
 	if serveErr := <-errCh; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
 	}

@@ -122,6 +122,9 @@ func (s *Server) start() error {
 	aopts := apiserver.Options{
 		DataDir: s.dataDir, Port: s.port, Store: st, Logger: s.cfg.logger, Metrics: metrics,
 		TokensFile: filepath.Join(s.dataDir, TokensFile),
+		// Clients' HTTP/2 connections would hold a graceful shutdown for a
+		// second: a test server closes them at once.
+		ShutdownTimeout: -1,
 	}
 	if s.cfg.serverOpts != nil {
 		s.cfg.serverOpts(&aopts)
