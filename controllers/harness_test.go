@@ -12,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -107,8 +108,56 @@ func (c *cluster) startFakeKubelets(t *testing.T, nodes ...string) *fakeKubelets
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.Start(ctx.Done())
-	t.Cleanup(func() { cancel(); f.Shutdown() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		k.heartbeat(ctx, nodes)
+	}()
+	t.Cleanup(func() { cancel(); <-done; f.Shutdown() })
 	return k
+}
+
+// heartbeat renews each live node's Lease every 200ms, and posts
+// Ready=True for a node whose status says otherwise, as a kubelet does.
+func (k *fakeKubelets) heartbeat(ctx context.Context, nodes []string) {
+	leases := k.cs.CoordinationV1().Leases(NodeLeaseNamespace)
+	for ctx.Err() == nil {
+		for _, n := range nodes {
+			k.mu.Lock()
+			dead := k.paused[n]
+			k.mu.Unlock()
+			if dead {
+				continue
+			}
+			now := metav1.NewMicroTime(time.Now())
+			l, err := leases.Get(ctx, n, metav1.GetOptions{})
+			if err != nil {
+				l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: NodeLeaseNamespace},
+					Spec: coordinationv1.LeaseSpec{HolderIdentity: &n, LeaseDurationSeconds: ptr[int32](40), RenewTime: &now}}
+				_, _ = leases.Create(ctx, l, metav1.CreateOptions{})
+			} else {
+				l.Spec.RenewTime = &now
+				_, _ = leases.Update(ctx, l, metav1.UpdateOptions{})
+			}
+			if node, err := k.cs.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{}); err == nil && readyStatus(&node.Status) != corev1.ConditionTrue {
+				node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+					Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+				_, _ = k.cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// setDead stops (or restarts) a node's kubelet: no heartbeats, no pod
+// updates.
+func (k *fakeKubelets) setDead(node string, dead bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.paused[node] = dead
 }
 
 func (k *fakeKubelets) sync(p *corev1.Pod) {
