@@ -1,0 +1,22 @@
+// Package e2e holds navarch's end-to-end tests: they do what the README
+// tells a new user to do, through the quickstart script (hack/run.sh), the
+// git command and the built navarch binary only, on this machine's real
+// containerd, runc, CNI plugins and nftables.
+//
+// The tests run only when NAVARCH_E2E=1 (`make test-e2e` sets it, and
+// `make test` runs them when CI=true); a plain `go test ./...` skips them.
+// They need root and containerd, runc, nft, ip, git, curl and openssl on
+// PATH; a missing one skips the test, or fails it when CI=true.
+//
+// Every test keeps what it makes apart from the machine's own navarch and
+// from other tests: a data dir under /tmp with a unique suffix (its own
+// containerd, etcd and kubeconfig), free TCP ports, its own bridge names,
+// pod and Service ranges and nftables table names. When the test ends it
+// stops each process it started by PID, ends the containers those
+// processes left behind, and removes the bridges, network namespaces,
+// routes, nftables tables and mounts that carry its suffix.
+//
+// NAVARCH_BIN names a navarch binary to test (make test-e2e passes
+// bin/navarch); without it the test builds one. NAVARCH_E2E_KEEP=1 keeps
+// the data dir (logs included) of a failed test for a look afterwards.
+package e2e
