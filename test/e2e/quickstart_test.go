@@ -10,8 +10,8 @@ import (
 
 // The example application as the quickstart publishes it.
 const (
-	sourceName   = "hello"              // the Source hack/run.sh creates
-	appNamespace = "hello"              // examples-repo/apps/namespace.yaml
+	sourceName   = "hello" // the Source hack/run.sh creates
+	appNamespace = "hello" // examples-repo/apps/namespace.yaml
 	webSelector  = "app.kubernetes.io/name=web"
 	imageV1      = "localhost/hello:v1" // internal/exampleapp
 	imageV2      = "localhost/hello:v2"
@@ -20,9 +20,9 @@ const (
 
 // cluster is the quickstart's navarch, as the test started it.
 type cluster struct {
-	cli                    // the client, for the first node's data dir
-	script  *process       // hack/run.sh, which runs navarch up
-	repo    string         // the quickstart's bare repository
+	cli              // the client, for the first node's data dir
+	script  *process // hack/run.sh, which runs navarch up
+	repo    string   // the quickstart's bare repository
 	apiPort int
 }
 
