@@ -20,6 +20,9 @@ type Config struct {
 	Server Server `mapstructure:"server"`
 	// GitOps declares the Sources a control plane creates at start.
 	GitOps GitOps `mapstructure:"gitops"`
+	// Controllers configures the scheduler, the controller manager and
+	// leader election.
+	Controllers Controllers `mapstructure:"controllers"`
 }
 
 // GlobalOptions returns the options every command takes.
@@ -50,5 +53,6 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Log.Validate())
 	errs = append(errs, c.Server.Validate())
 	errs = append(errs, c.GitOps.Validate())
+	errs = append(errs, c.Controllers.Validate())
 	return errors.Join(errs...)
 }

@@ -26,6 +26,8 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		}, []string{"server.etcd.keyfile"}},
 		{"TLS for embedded etcd", func(c *Config) { c.Server.Etcd.CAFile = "/etc/etcd/ca.pem" }, []string{"server.etcd.endpoints"}},
 		{"negative compaction interval", func(c *Config) { c.Server.Etcd.CompactionInterval = -time.Second }, []string{"compaction-interval"}},
+		{"lease shorter than its renew deadline", func(c *Config) { c.Controllers.LeaseDuration = 5 * time.Second }, []string{"controllers.leader-elect-lease-duration"}},
+		{"negative default toleration", func(c *Config) { c.Controllers.DefaultTolerationSeconds = -1 }, []string{"controllers.default-toleration-seconds"}},
 		{"two mistakes at once", func(c *Config) {
 			c.Server.Port = 70000
 			c.Log.Format = "xml"

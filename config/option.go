@@ -40,6 +40,7 @@ func Options() []Option {
 	all = append(all, GlobalOptions()...)
 	all = append(all, ServerOptions()...)
 	all = append(all, GitOpsOptions()...)
+	all = append(all, ControllerOptions()...)
 	return all
 }
 
