@@ -120,7 +120,7 @@ func (s *Server) applyCreate(rr *resourceRequest, patch *unstructured.Unstructur
 		return nil, err
 	}
 	m := metaOf(obj)
-	if err := s.ensureNamespaceActive(rr, m.GetNamespace(), m.GetName()); err != nil {
+	if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), true); err != nil {
 		return nil, err
 	}
 	return obj, nil

@@ -106,7 +106,7 @@ func (s *Server) create(rr *resourceRequest, obj runtime.Object, manager string,
 	if err := s.admitCreate(rr, obj); err != nil {
 		return err
 	}
-	if err := s.ensureNamespaceActive(rr, m.GetNamespace(), m.GetName()); err != nil {
+	if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), true); err != nil {
 		return err
 	}
 	tracked, err := s.fields.update(rr, rr.res.New(), obj, manager, "")
@@ -158,16 +158,19 @@ func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object) error {
 	return nil
 }
 
-// ensureNamespaceActive refuses to create an object in a namespace that
-// does not exist (404) or is being deleted (403), as Kubernetes'
-// NamespaceLifecycle admission does.
-func (s *Server) ensureNamespaceActive(rr *resourceRequest, namespace, name string) error {
+// checkNamespaceLifecycle refuses to create an object in a namespace that is being
+// deleted (403), and — when mustExist — in one that does not exist (404),
+// as Kubernetes' NamespaceLifecycle admission does.
+func (s *Server) checkNamespaceLifecycle(rr *resourceRequest, namespace, name string, mustExist bool) error {
 	if !rr.res.Namespaced {
 		return nil
 	}
 	ns := &corev1.Namespace{}
 	nsRes, _ := api.LookupResource(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	if err := s.store.Get(rr.ctx(), nsRes.StorageKey("", namespace), ns); err != nil {
+		if errors.Is(err, store.ErrNotFound) && !mustExist {
+			return nil
+		}
 		return storeError(err, nsRes.GroupResource(), namespace)
 	}
 	if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {

@@ -27,7 +27,7 @@ var immortalNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSyste
 // the same admission as a client's create.
 func (s *Server) ensureNamespaces(ctx context.Context) error {
 	res, _ := api.LookupResource(corev1.SchemeGroupVersion.WithResource("namespaces"))
-	rr := &resourceRequest{info: &RequestInfo{Verb: "create", Resource: res.Resource}, res: res}
+	rr := &resourceRequest{info: &RequestInfo{Verb: "create", Resource: res.Resource}, res: res, c: ctx}
 	for _, name := range SystemNamespaces {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		if err := s.admitCreate(rr, ns); err != nil {

@@ -30,10 +30,20 @@ type resourceRequest struct {
 	res  api.Resource
 	w    http.ResponseWriter
 	r    *http.Request
+	// c is the context of an in-process admission (no HTTP request).
+	c    context.Context
 	warn warnings
 }
 
-func (rr *resourceRequest) ctx() context.Context { return rr.r.Context() }
+func (rr *resourceRequest) ctx() context.Context {
+	if rr.r == nil {
+		if rr.c == nil {
+			return context.Background()
+		}
+		return rr.c
+	}
+	return rr.r.Context()
+}
 
 // gr is the resource's group-resource, as errors name it ("pods",
 // "deployments.apps").

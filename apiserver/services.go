@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,13 +32,51 @@ const (
 // API server's own Service, as in Kubernetes.
 //
 // The allocated values are found by reading every Service: there is no
-// allocation bitmap. Two Services created at the same instant may pick the
-// same address only if the random starting points coincide and probe to the
-// same free one, which the size of the ranges makes unlikely; a cluster
-// reaching that scale would want Kubernetes' bitmap in etcd.
+// allocation bitmap. What this server handed out in the last minutes is
+// also kept in memory, so that Services admitted together (a revision's
+// transaction, concurrent creates) do not get the same value before any is
+// stored. Two servers of one cluster could still pick the same address at
+// the same instant only if their random starting points probed to the same
+// free one, which the size of the ranges makes unlikely.
 type serviceNetwork struct {
 	cidr              netip.Prefix
 	portBase, portMax int32
+
+	mu            sync.Mutex
+	reservedIPs   map[netip.Addr]reservation
+	reservedPorts map[int32]reservation
+}
+
+// reservation is a value handed out to a Service ("namespace/name") at a
+// time; the same Service may take it again (a dry run, then the write).
+type reservation struct {
+	owner string
+	at    time.Time
+}
+
+// reservationTTL is how long a handed-out value is kept reserved in memory:
+// longer than any admission takes to be stored.
+const reservationTTL = 2 * time.Minute
+
+// withReservations adds the values reserved recently for other Services
+// than owner to used, and drops expired reservations.
+func (n *serviceNetwork) withReservations(owner string, ips map[netip.Addr]bool, ports map[int32]bool, now time.Time) {
+	for a, r := range n.reservedIPs {
+		switch {
+		case now.Sub(r.at) > reservationTTL:
+			delete(n.reservedIPs, a)
+		case r.owner != owner:
+			ips[a] = true
+		}
+	}
+	for p, r := range n.reservedPorts {
+		switch {
+		case now.Sub(r.at) > reservationTTL:
+			delete(n.reservedPorts, p)
+		case r.owner != owner:
+			ports[p] = true
+		}
+	}
 }
 
 func newServiceNetwork(cidr string, ports string) (*serviceNetwork, error) {
@@ -44,7 +84,7 @@ func newServiceNetwork(cidr string, ports string) (*serviceNetwork, error) {
 	if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
 		return nil, fmt.Errorf("service CIDR %q: want an IPv4 prefix of /30 or larger", cidr)
 	}
-	n := &serviceNetwork{cidr: p.Masked()}
+	n := &serviceNetwork{cidr: p.Masked(), reservedIPs: map[netip.Addr]reservation{}, reservedPorts: map[int32]reservation{}}
 	if _, err := fmt.Sscanf(ports, "%d-%d", &n.portBase, &n.portMax); err != nil || n.portBase < 1 || n.portMax > 65535 || n.portBase > n.portMax {
 		return nil, fmt.Errorf("node port range %q: want <first>-<last>", ports)
 	}
@@ -66,12 +106,27 @@ func (s *Server) allocateService(ctx context.Context, svc, old *corev1.Service) 
 	if err != nil {
 		return err
 	}
+	n := s.network
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := reservation{owner: svc.Namespace + "/" + svc.Name, at: s.now()}
+	n.withReservations(r.owner, usedIPs, usedPorts, r.at)
 	var errs field.ErrorList
 	if needIP {
-		errs = append(errs, s.network.allocateIP(svc, old, usedIPs)...)
+		errs = append(errs, n.allocateIP(svc, old, usedIPs)...)
 	}
 	if needPorts {
-		errs = append(errs, s.network.allocatePorts(svc, usedPorts)...)
+		errs = append(errs, n.allocatePorts(svc, usedPorts)...)
+	}
+	if len(errs) == 0 {
+		if a, err := netip.ParseAddr(svc.Spec.ClusterIP); err == nil {
+			n.reservedIPs[a] = r
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.NodePort != 0 {
+				n.reservedPorts[p.NodePort] = r
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), svc.Name, errs)

@@ -1,0 +1,110 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/navarch/navarch/api"
+	"github.com/navarch/navarch/store"
+)
+
+// The actions Admit takes, as the reconciler names them.
+const (
+	AdmitCreate = "create"
+	AdmitUpdate = "update"
+	AdmitDelete = "delete"
+)
+
+// Admit is the server's admission for writers inside the process (the
+// reconciler, which commits a whole revision in one transaction): it
+// prepares one change exactly as a client's request would be prepared and
+// returns the store operations that make it, writing nothing itself.
+//
+//   - AdmitCreate (old nil): obj is defaulted, given its cluster IP and node
+//     ports if it is a Service, prepared (uid, timestamps, generation,
+//     status), validated and given managedFields for manager, in place;
+//     the op creates it. A namespace being deleted refuses new objects
+//     (403); a namespace that does not exist yet is not checked, since the
+//     same transaction may create it.
+//   - AdmitUpdate: obj is the new version of the live object old; it is
+//     defaulted, prepared as an update (generation, status and allocated
+//     values kept), validated as an update and its managedFields updated,
+//     in place; the op stores it with old's resourceVersion as a
+//     precondition.
+//   - AdmitDelete (obj nil): the op deletes old with its resourceVersion as
+//     a precondition or, for an object that has to wait (a Namespace, an
+//     object with finalizers, a pod bound to a node), stores it with its
+//     deletionTimestamp set.
+//
+// Ops whose Object is obj use obj itself, so that the transaction's
+// revision lands in it. Validation failures are 422 Invalid StatusErrors
+// naming the fields.
+func (s *Server) Admit(ctx context.Context, action string, res api.Resource, obj, old runtime.Object, manager string) ([]store.Op, error) {
+	m := metaOf(obj)
+	if m == nil {
+		m = metaOf(old)
+	}
+	if m == nil {
+		return nil, fmt.Errorf("admit %s %s: object without metadata", action, res.Resource)
+	}
+	rr := &resourceRequest{
+		info: &RequestInfo{Verb: action, APIGroup: res.Group, APIVersion: res.Version, Resource: res.Resource,
+			Namespace: m.GetNamespace(), Name: m.GetName()},
+		res: res, c: ctx,
+	}
+	key := res.StorageKey(m.GetNamespace(), m.GetName())
+	switch action {
+	case AdmitCreate:
+		if m.GetResourceVersion() != "" {
+			return nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
+		}
+		if err := s.admitCreate(rr, obj); err != nil {
+			return nil, err
+		}
+		if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), false); err != nil {
+			return nil, err
+		}
+		tracked, err := s.fields.update(rr, res.New(), obj, manager, "")
+		if err != nil {
+			return nil, err
+		}
+		if err := assign(obj, tracked); err != nil {
+			return nil, err
+		}
+		return []store.Op{{Type: store.OpCreate, Key: key, Object: obj}}, nil
+	case AdmitUpdate:
+		rv, err := store.ParseResourceVersion(metaOf(old).GetResourceVersion())
+		if err != nil {
+			return nil, err
+		}
+		m.SetResourceVersion("")
+		out, err := s.admitUpdate(rr, obj, old, manager)
+		if err != nil {
+			return nil, err
+		}
+		if err := assign(obj, out); err != nil {
+			return nil, err
+		}
+		return []store.Op{{Type: store.OpUpdate, Key: key, Object: obj, ResourceVersion: rv}}, nil
+	case AdmitDelete:
+		rv, err := store.ParseResourceVersion(m.GetResourceVersion())
+		if err != nil {
+			return nil, err
+		}
+		next, pending, err := s.prepareDelete(old, &metav1.DeleteOptions{})
+		switch {
+		case err != nil:
+			return nil, err
+		case pending && next == nil:
+			return nil, nil
+		case pending:
+			return []store.Op{{Type: store.OpUpdate, Key: key, Object: next, ResourceVersion: rv}}, nil
+		}
+		return []store.Op{{Type: store.OpDelete, Key: key, ResourceVersion: rv}}, nil
+	}
+	return nil, fmt.Errorf("admit: unknown action %q", action)
+}
