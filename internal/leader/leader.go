@@ -27,6 +27,10 @@ const (
 // ErrInvalidOptions is returned by Options.Validate and Run.
 var ErrInvalidOptions = errors.New("invalid leader election options")
 
+// ErrLeadershipLost is returned by Run with Options.Once when the term
+// ended while its context was still live.
+var ErrLeadershipLost = errors.New("leadership lost")
+
 // Options tune the election. The zero value means Kubernetes' defaults
 // (15 s lease, 10 s renew deadline, 2 s retry).
 type Options struct {
@@ -43,6 +47,10 @@ type Options struct {
 	Namespace string
 	// Logger receives leadership changes; nil discards them.
 	Logger *slog.Logger
+	// Once runs work for one term only: when leadership is lost, Run
+	// returns ErrLeadershipLost instead of campaigning again (for work
+	// that cannot start twice; Kubernetes' components exit then).
+	Once bool
 }
 
 // Defaults of Options, as Kubernetes' components use them.
@@ -101,7 +109,8 @@ func Identity() string {
 // leads, with a context that ends when leadership is lost or ctx ends. It
 // campaigns again after a loss, and returns nil once ctx has ended and the
 // work has returned (the Lease then released). It fails at once, wrapping
-// ErrInvalidOptions, on bad options or an empty name or identity.
+// ErrInvalidOptions, on bad options or an empty name or identity; with
+// Options.Once it returns ErrLeadershipLost after a term lost.
 func Run(ctx context.Context, cs kubernetes.Interface, name, identity string, work func(ctx context.Context), opts ...Options) error {
 	var o Options
 	if len(opts) > 0 {
@@ -137,8 +146,12 @@ func Run(ctx context.Context, cs kubernetes.Interface, name, identity string, wo
 				},
 			},
 		}
-		if err := round(ctx, cfg, log, work); err != nil {
+		led, err := round(ctx, cfg, log, work)
+		if err != nil {
 			return err
+		}
+		if led && o.Once && ctx.Err() == nil {
+			return fmt.Errorf("lease %s: %w", name, ErrLeadershipLost)
 		}
 		if ctx.Err() == nil {
 			log.Warn("lost leadership; campaigning again")

@@ -107,3 +107,14 @@ func waitLeader(t *testing.T, ch <-chan string, d time.Duration) string {
 		return ""
 	}
 }
+
+func TestOnceReturnsWhenTheTermEnds(t *testing.T) {
+	srv := testserver.Start(t)
+	opts := fast
+	opts.Once = true
+	ran := 0
+	err := Run(context.Background(), srv.ClientSet(), "once-lease", "solo", func(context.Context) { ran++ }, opts)
+	if !errors.Is(err, ErrLeadershipLost) || ran != 1 {
+		t.Fatalf("got %v after %d terms, want ErrLeadershipLost after 1", err, ran)
+	}
+}

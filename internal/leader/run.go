@@ -18,13 +18,13 @@ func metaFor(namespace, name string) metav1.ObjectMeta {
 // elector runs on a context of its own, cancelled only after work has
 // returned, so the Lease (ReleaseOnCancel) is never released while work
 // still runs. work's context ends when ctx ends or leadership is lost; if
-// work returns early, leadership is given up.
-func round(ctx context.Context, cfg leaderelection.LeaderElectionConfig, log *slog.Logger, work func(context.Context)) error {
+// work returns early, leadership is given up. led tells whether work ran.
+func round(ctx context.Context, cfg leaderelection.LeaderElectionConfig, log *slog.Logger, work func(context.Context)) (led bool, err error) {
 	leading := make(chan context.Context, 1)
 	cfg.Callbacks.OnStartedLeading = func(lctx context.Context) { leading <- lctx }
 	le, err := leaderelection.NewLeaderElector(cfg)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		return false, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	ectx, stopElector := context.WithCancel(context.Background())
 	defer stopElector()
@@ -36,8 +36,9 @@ func round(ctx context.Context, cfg leaderelection.LeaderElectionConfig, log *sl
 	select {
 	case <-ctx.Done():
 	case <-done:
-		return nil
+		return false, nil
 	case lctx := <-leading:
+		led = true
 		log.Info("leading")
 		wctx, cancel := context.WithCancel(lctx)
 		stop := context.AfterFunc(ctx, cancel)
@@ -47,7 +48,7 @@ func round(ctx context.Context, cfg leaderelection.LeaderElectionConfig, log *sl
 	}
 	stopElector()
 	<-done
-	return nil
+	return led, nil
 }
 
 // sleep waits d or until ctx ends.
