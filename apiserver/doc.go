@@ -28,12 +28,15 @@
 //
 // # A write, step by step
 //
-// decode (JSON or YAML; unknown fields per fieldValidation) → authorize →
-// api.Default → api.PrepareForCreate / PrepareForUpdate /
-// PrepareForStatusUpdate → api.Validate / ValidateUpdate (422 with every
-// cause) → namespace lifecycle (404 missing, 403 terminating) → managed
-// fields → store (409 on a stale resourceVersion or an existing name).
-// Errors are always metav1.Status objects with Kubernetes' reason and code.
+// decode (JSON, YAML or protobuf; unknown fields per fieldValidation) →
+// authorize → api.Default → a Service's cluster IP and node ports →
+// api.PrepareForCreate / PrepareForUpdate / PrepareForStatusUpdate →
+// api.Validate / ValidateUpdate (422 with every cause) → namespace
+// lifecycle (404 missing, 403 terminating) → managed fields → store (409 on
+// a stale resourceVersion or an existing name). Errors are always
+// metav1.Status objects with Kubernetes' reason and code. Admit offers the
+// same steps to writers inside the process (the reconciler), returning the
+// store operations for their own transaction.
 //
 // # Seams
 //
@@ -47,6 +50,6 @@
 //
 // cmd/navarch builds the store (passing NewMetrics' value as
 // store.Options.Metrics), then New and Run; it writes the admin kubeconfig
-// with WriteKubeconfig. Tests start a whole server with
-// internal/testserver.
+// with WriteKubeconfig, and gives the reconciler Admit. Tests start a whole
+// server with internal/testserver.
 package apiserver
