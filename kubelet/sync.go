@@ -209,6 +209,9 @@ func (k *Kubelet) converge(ctx context.Context, w *podWorker, pod *corev1.Pod, s
 		case latest.State == ContainerRunning:
 			return requeue, changed
 		case latest.State == ContainerCreated:
+			if wait, stale := k.createdWait(latest); !stale {
+				return wait, changed
+			}
 			rt.RemoveContainer(ctx, latest.ID)
 			return k.startContainer(ctx, w, pod, c, sb, state.nextAttempt(c.Name), true), true
 		case latest.State == ContainerExited && latest.ExitCode == 0:
@@ -242,6 +245,9 @@ func (k *Kubelet) convergeContainer(ctx context.Context, w *podWorker, pod *core
 	}
 	switch latest.State {
 	case ContainerCreated:
+		if wait, stale := k.createdWait(latest); !stale {
+			return wait, false
+		}
 		rt.RemoveContainer(ctx, latest.ID)
 		return k.startContainer(ctx, w, pod, c, sb, attempt, false), true
 	case ContainerRunning:
@@ -272,6 +278,20 @@ func (k *Kubelet) convergeContainer(ctx context.Context, w *podWorker, pod *core
 		return wait, false
 	}
 	return k.startContainer(ctx, w, pod, c, sb, attempt, false), true
+}
+
+// staleCreated is how long a container may stay created (started but not
+// yet running, as a runtime with a start delay shows it) before it counts
+// as left behind by an interrupted start and is replaced.
+const staleCreated = 2 * time.Minute
+
+// createdWait says how long to wait for a created container to run, or
+// that it is stale.
+func (k *Kubelet) createdWait(c *ContainerStatus) (time.Duration, bool) {
+	if k.opts.Now().Sub(c.CreatedAt) > staleCreated {
+		return 0, true
+	}
+	return time.Second, false
 }
 
 // crashWait records the failure of an exited container with the crash
