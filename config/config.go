@@ -23,6 +23,8 @@ type Config struct {
 	// Controllers configures the scheduler, the controller manager and
 	// leader election.
 	Controllers Controllers `mapstructure:"controllers"`
+	// Agent configures this machine's node (navarch agent, navarch up).
+	Agent Agent `mapstructure:"agent"`
 }
 
 // GlobalOptions returns the options every command takes.
@@ -54,5 +56,6 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Server.Validate())
 	errs = append(errs, c.GitOps.Validate())
 	errs = append(errs, c.Controllers.Validate())
+	errs = append(errs, c.Agent.Validate())
 	return errors.Join(errs...)
 }

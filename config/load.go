@@ -107,7 +107,7 @@ func configFile(v *viper.Viper) (string, error) {
 // expandPaths expands ~/ in every path setting and makes the data dir
 // absolute.
 func (c *Config) expandPaths() error {
-	for _, p := range []*string{&c.DataDir, &c.Server.TokensFile, &c.Server.Etcd.CAFile, &c.Server.Etcd.CertFile, &c.Server.Etcd.KeyFile} {
+	for _, p := range []*string{&c.DataDir, &c.Server.TokensFile, &c.Server.Etcd.CAFile, &c.Server.Etcd.CertFile, &c.Server.Etcd.KeyFile, &c.Agent.CAFile} {
 		s, err := expandHome(*p)
 		if err != nil {
 			return err

@@ -41,6 +41,8 @@ func Options() []Option {
 	all = append(all, ServerOptions()...)
 	all = append(all, GitOpsOptions()...)
 	all = append(all, ControllerOptions()...)
+	all = append(all, AgentOptions()...)
+	all = append(all, AgentJoinOptions()...)
 	return all
 }
 
