@@ -115,6 +115,8 @@ func TestRealKubectlWorksAgainstTheServer(t *testing.T) {
 		{name: "the forced apply took", args: []string{"get", "deploy", "shop", "-o", "jsonpath={.spec.replicas}"}, want: []string{"2"}},
 		{name: "delete -f", args: []string{"delete", "-f", manifest},
 			want: []string{`configmap "shop-config" deleted`, `deployment.apps "shop" deleted`, `service "shop" deleted`}},
+		{name: "an unknown field is refused by name", before: write(strings.Replace(appManifests, "  replicas: 2\n", "  replicas: 2\n  replicaz: 3\n", 1)),
+			args: []string{"apply", "-f", manifest}, fails: true, want: []string{`strict decoding error: unknown field "spec.replicaz"`}},
 		{name: "get after delete", args: []string{"get", "deploy", "shop"}, fails: true, want: []string{`deployments.apps "shop" not found`}},
 	}
 	for _, step := range steps {
