@@ -103,15 +103,11 @@ func StartDaemon(ctx context.Context, opts DaemonOptions) (*Daemon, error) {
 			return nil, fmt.Errorf("containerd daemon: %w", err)
 		}
 	}
-	d.address = filepath.Join(opts.Dir, "containerd.sock")
-	if len(d.address) > maxSocketPath {
-		// Same Dir, same short path: a restarted daemon keeps its address.
-		sum := sha256.Sum256([]byte(opts.Dir))
-		short := filepath.Join(os.TempDir(), "nvctd-"+hex.EncodeToString(sum[:6]))
+	d.address = DaemonAddress(opts.Dir)
+	if short := filepath.Dir(d.address); short != filepath.Clean(opts.Dir) {
 		if err := os.MkdirAll(short, 0o700); err != nil {
 			return nil, fmt.Errorf("containerd daemon: %w", err)
 		}
-		d.address = filepath.Join(short, "c.sock")
 		d.cleanup = func() { os.RemoveAll(short) }
 	}
 	config := filepath.Join(opts.Dir, "config.toml")
@@ -183,6 +179,19 @@ func (d *Daemon) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// DaemonAddress is the socket of a daemon started on dir: dir/containerd.sock,
+// or, when that path is too long for a unix socket, a short path under the
+// temporary folder derived from dir (the same for every start on dir).
+// Tools find a node's private containerd with it.
+func DaemonAddress(dir string) string {
+	address := filepath.Join(dir, "containerd.sock")
+	if len(address) <= maxSocketPath {
+		return address
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "nvctd-"+hex.EncodeToString(sum[:6]), "c.sock")
 }
 
 // Address is the daemon's gRPC socket path.
