@@ -10,11 +10,12 @@
 //
 // Every test keeps what it makes apart from the machine's own navarch and
 // from other tests: a data dir under /tmp with a unique suffix (its own
-// containerd, etcd and kubeconfig), free TCP ports, its own bridge names,
-// pod and Service ranges and nftables table names. When the test ends it
-// stops each process it started by PID, ends the containers those
-// processes left behind, and removes the bridges, network namespaces,
-// routes, nftables tables and mounts that carry its suffix.
+// containerd, etcd and kubeconfig), free TCP ports and node and bridge
+// names of its own. When the test ends it stops each process it started
+// by PID, ends the containers those processes left behind, and removes
+// the bridges, network namespaces, nftables tables and mounts that carry
+// its suffix. The pod and Service ranges are navarch's defaults: run one
+// end-to-end test at a time on a machine.
 //
 // NAVARCH_BIN names a navarch binary to test (make test-e2e passes
 // bin/navarch); without it the test builds one. NAVARCH_E2E_KEEP=1 keeps

@@ -29,7 +29,7 @@ type process struct {
 // startProcess starts argv in its own process group with env, its stdout
 // and stderr appended to logDir/<name>.log. It is stopped by stop, and
 // when the test ends if it still runs.
-func startProcess(t *testing.T, name, logDir string, env []string, argv ...string) *process {
+func startProcess(t testing.TB, name, logDir string, env []string, argv ...string) *process {
 	t.Helper()
 	logPath := filepath.Join(logDir, name+".log")
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -73,7 +73,7 @@ func (p *process) exited() (bool, error) {
 
 // stop sends SIGTERM to the process and waits up to grace for it to end,
 // then kills what is left of its process group. It is idempotent.
-func (p *process) stop(t *testing.T, grace time.Duration) {
+func (p *process) stop(t testing.TB, grace time.Duration) {
 	t.Helper()
 	if done, _ := p.exited(); done {
 		p.killGroup()

@@ -27,26 +27,19 @@ type cluster struct {
 }
 
 // nodeFlags are the flags that keep one node's resources apart from the
-// machine's and from other nodes': its name, bridge, kubelet ports and
-// nftables table, each carrying the world's suffix.
+// machine's and from other nodes': its name, bridge and kubelet ports.
 func (w *world) nodeFlags(label string) []string {
 	return []string{
 		"--node-name=" + w.name(label),
-		"--bridge-name=" + w.name(label),
-		"--kubelet-read-only-port=0",
+		"--bridge=" + w.name(label),
+		"--read-only-port=0",
 		fmt.Sprintf("--kubelet-port=%d", freePort(w.t)),
-		"--proxy-table=" + w.name(label),
 	}
 }
 
-// clusterFlags are the flags of the control plane: its port, and pod and
-// Service ranges of the test's own.
+// clusterFlags are the flags of the control plane: its port.
 func (w *world) clusterFlags(apiPort int) []string {
-	return []string{
-		fmt.Sprintf("--port=%d", apiPort),
-		"--cluster-cidr=" + w.podCIDR(),
-		"--service-cidr=" + w.serviceCIDR(),
-	}
+	return []string{fmt.Sprintf("--port=%d", apiPort)}
 }
 
 // quickstart runs hack/run.sh as `make run` does, with the world's own

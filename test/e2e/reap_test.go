@@ -56,7 +56,7 @@ func descendants(procs map[int]procInfo, pid int) []int {
 }
 
 // killPID sends SIGKILL to one process the test's processes started.
-func killPID(t *testing.T, pid int, cmdline string) {
+func killPID(t testing.TB, pid int, cmdline string) {
 	t.Logf("killing leftover process %d: %s", pid, cmdline)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		t.Logf("kill %d: %v", pid, err)

@@ -14,11 +14,66 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// podWatch follows `navarch get pods -w` as a user watching a rollout
-// would, and records after each event how many pods of each image were
-// Ready (and not being deleted).
+// watchEvent is one event of `navarch get … -w`, stamped when it arrived.
+type watchEvent struct {
+	at     time.Time
+	typ    string // ADDED, MODIFIED, DELETED
+	object json.RawMessage
+}
+
+// watcher follows `navarch get ARGS -w --output-watch-events -o json`, as
+// a user watching a rollout would.
+type watcher struct {
+	cmd    *exec.Cmd
+	events chan watchEvent // closed when the watch ends
+	stderr strings.Builder
+}
+
+// watch starts the watch; it ends with the test, or with stop.
+func (c cli) watch(t testing.TB, args ...string) *watcher {
+	t.Helper()
+	wt := &watcher{events: make(chan watchEvent, 1024)}
+	argv := append(append([]string{"get"}, args...), "-w", "--output-watch-events", "-o", "json")
+	wt.cmd = exec.Command(c.w.bin, argv...)
+	wt.cmd.Env = c.env()
+	wt.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	wt.cmd.Stderr = &wt.stderr
+	stdout, err := wt.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.cmd.Start(); err != nil {
+		t.Fatalf("navarch %s: %v", strings.Join(argv, " "), err)
+	}
+	go func() {
+		defer close(wt.events)
+		dec := json.NewDecoder(bufio.NewReader(stdout))
+		for {
+			var ev struct {
+				Type   string          `json:"type"`
+				Object json.RawMessage `json:"object"`
+			}
+			if err := dec.Decode(&ev); err != nil {
+				_ = wt.cmd.Wait()
+				return
+			}
+			wt.events <- watchEvent{at: time.Now(), typ: ev.Type, object: ev.Object}
+		}
+	}()
+	t.Cleanup(wt.stop)
+	return wt
+}
+
+// stop ends the watch by its process group's id. It is idempotent.
+func (wt *watcher) stop() {
+	_ = syscall.Kill(-wt.cmd.Process.Pid, syscall.SIGKILL)
+	for range wt.events {
+	}
+}
+
+// podWatch records, after each event of a pod watch, how many pods of
+// each image were Ready (and not being deleted).
 type podWatch struct {
-	cmd  *exec.Cmd
 	done chan struct{}
 
 	mu     sync.Mutex
@@ -35,55 +90,42 @@ type watchStep struct {
 	pods  map[string]int // image → pods not being deleted
 }
 
-// watchPods starts `navarch get pods -n ns -l selector -w` with JSON
-// events; it ends with the test, or with stop.
-func (c cli) watchPods(t *testing.T, ns, selector string) *podWatch {
+// watchPods watches the pods of ns matching selector.
+func (c cli) watchPods(t testing.TB, ns, selector string) *podWatch {
 	t.Helper()
+	wt := c.watch(t, "pods", "-n", ns, "-l", selector)
 	pw := &podWatch{pods: map[string]*corev1.Pod{}, done: make(chan struct{})}
-	pw.cmd = exec.Command(c.w.bin, "get", "pods", "-n", ns, "-l", selector, "-w", "--output-watch-events", "-o", "json")
-	pw.cmd.Env = c.env()
-	pw.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := pw.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	pw.cmd.Stderr = &stderr
-	if err := pw.cmd.Start(); err != nil {
-		t.Fatalf("navarch get pods -w: %v", err)
-	}
 	go func() {
 		defer close(pw.done)
-		dec := json.NewDecoder(bufio.NewReader(stdout))
-		for {
-			var ev struct {
-				Type   string     `json:"type"`
-				Object corev1.Pod `json:"object"`
-			}
-			if err := dec.Decode(&ev); err != nil {
-				_ = pw.cmd.Wait()
+		for ev := range wt.events {
+			var p corev1.Pod
+			if err := json.Unmarshal(ev.object, &p); err != nil {
 				pw.mu.Lock()
-				pw.err = fmt.Errorf("watch ended: %v; stderr: %s", err, stderr.String())
+				pw.err = err
 				pw.mu.Unlock()
-				return
+				continue
 			}
-			pw.record(ev.Type, &ev.Object)
+			pw.record(ev, &p)
 		}
+		pw.mu.Lock()
+		if pw.err == nil {
+			pw.err = fmt.Errorf("watch ended: %s", wt.stderr.String())
+		}
+		pw.mu.Unlock()
 	}()
-	t.Cleanup(pw.stop)
 	return pw
 }
 
-func (pw *podWatch) record(typ string, p *corev1.Pod) {
+func (pw *podWatch) record(ev watchEvent, p *corev1.Pod) {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	pw.events++
-	if typ == "DELETED" {
+	if ev.typ == "DELETED" {
 		delete(pw.pods, p.Name)
 	} else {
 		pw.pods[p.Name] = p
 	}
-	step := watchStep{at: time.Now(), ready: map[string]int{}, pods: map[string]int{}}
+	step := watchStep{at: ev.at, ready: map[string]int{}, pods: map[string]int{}}
 	for _, p := range pw.pods {
 		if p.DeletionTimestamp == nil {
 			step.pods[imageOf(p)]++
@@ -95,14 +137,8 @@ func (pw *podWatch) record(typ string, p *corev1.Pod) {
 	pw.steps = append(pw.steps, step)
 }
 
-// stop ends the watch (by its PID) and waits for its reader.
-func (pw *podWatch) stop() {
-	_ = syscall.Kill(-pw.cmd.Process.Pid, syscall.SIGKILL)
-	<-pw.done
-}
-
-// rollout summarizes what the watch saw of a rolling update from image
-// from to image to.
+// rollout summarizes what the watch saw of a rolling update from one
+// image to another.
 type rollout struct {
 	events int
 	// overlap: some moment had Ready pods of both images (a rolling

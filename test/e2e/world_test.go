@@ -3,13 +3,11 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +20,7 @@ import (
 // /tmp holding the data dirs, HOME, clones and logs, and the unique names
 // of the network resources its navarch processes create.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	root   string // the repository's root (examples-repo, hack/run.sh)
 	bin    string // the navarch binary under test
 	suffix string // 4 hex digits, in every name the test gives
@@ -40,7 +38,7 @@ var requiredTools = []string{"containerd", "runc", "nft", "ip", "git", "curl", "
 // tests are not asked for (NAVARCH_E2E=1) or the machine lacks what they
 // need (a failure instead when CI=true). Cleanup removes everything it
 // made, in reverse order of what was started.
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	if os.Getenv("NAVARCH_E2E") != "1" {
 		t.Skip("end-to-end test: set NAVARCH_E2E=1 to run it (make test-e2e)")
@@ -133,7 +131,7 @@ func (w *world) eventually(timeout time.Duration, what string, check func() (don
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -210,7 +208,7 @@ func (w *world) unmountAll() {
 }
 
 // removeNetwork deletes the links and nftables tables whose names carry
-// the test's suffix, and the local route of its Service range.
+// the test's suffix.
 func (w *world) removeNetwork() {
 	prefix := w.name("")
 	out, _ := exec.Command("ip", "-o", "link", "show").Output()
@@ -235,25 +233,4 @@ func (w *world) removeNetwork() {
 			}
 		}
 	}
-	if cidr := w.serviceCIDR(); cidr != "" {
-		_ = exec.Command("ip", "route", "del", "local", cidr, "dev", "lo", "table", "local").Run()
-	}
-}
-
-// serviceCIDR is the test's own Service range, a /16 of 10.64.0.0/10
-// picked by the suffix, so that two tests on one machine do not share
-// routes.
-func (w *world) serviceCIDR() string {
-	return fmt.Sprintf("10.%d.0.0/16", 64+w.number()%64)
-}
-
-// podCIDR is the test's own cluster pod range, a /16 of 10.192.0.0/10.
-func (w *world) podCIDR() string {
-	return fmt.Sprintf("10.%d.0.0/16", 192+(w.number()/64)%48)
-}
-
-// number is the suffix as a number.
-func (w *world) number() int {
-	n, _ := strconv.ParseUint(w.suffix, 16, 16)
-	return int(n)
 }
