@@ -82,3 +82,19 @@ func TestRequestBodiesMayBeYAMLOrProtobuf(t *testing.T) {
 		t.Errorf("protobuf create: got %d %s", resp.code, resp.body)
 	}
 }
+
+func TestATypedClientsWatchIsAProtobufStream(t *testing.T) {
+	srv := testserver.Start(t)
+	c := rawClient(t, srv, srv.AdminToken())
+	req, _ := http.NewRequest("GET", srv.URL()+"/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=1", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+	req.Header.Set("Accept", "application/vnd.kubernetes.protobuf,application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.kubernetes.protobuf;stream=watch" {
+		t.Errorf("Content-Type: got %q, want the protobuf watch stream", ct)
+	}
+}

@@ -1,10 +1,12 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/framer"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/navarch/navarch/store"
@@ -38,7 +41,7 @@ type watchRequest struct {
 }
 
 // parseWatch reads and checks the options of a WATCH.
-func parseWatch(rr *resourceRequest) (*watchRequest, error) {
+func (s *Server) parseWatch(rr *resourceRequest) (*watchRequest, error) {
 	opts, err := listOptions(rr)
 	if err != nil {
 		return nil, err
@@ -47,7 +50,7 @@ func parseWatch(rr *resourceRequest) (*watchRequest, error) {
 		// The legacy /watch/.../<name> path watches one object.
 		opts.FieldSelector = joinSelectors(opts.FieldSelector, "metadata.name="+rr.info.Name)
 	}
-	out, err := negotiateOutput(rr.r, true, nil)
+	out, err := negotiateOutput(rr.r, true, s.protobufFor(rr.res))
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func parseWatch(rr *resourceRequest) (*watchRequest, error) {
 // (client-go's streaming list), the current objects come first as ADDED
 // events, then a BOOKMARK marked k8s.io/initial-events-end.
 func (s *Server) serveWatch(rr *resourceRequest) {
-	wr, err := parseWatch(rr)
+	wr, err := s.parseWatch(rr)
 	if err != nil {
 		rr.fail(err)
 		return
@@ -218,12 +221,19 @@ type watchStream struct {
 	started bool
 	// hold leaves the written events unflushed, more are coming.
 	hold bool
+	// frames, for a protobuf stream, writes length-delimited frames.
+	frames io.Writer
+	buf    bytes.Buffer
 }
 
 // start sends the response header; events follow.
 func (sw *watchStream) start() {
 	h := sw.rr.w.Header()
 	h.Set("Content-Type", mediaJSON)
+	if sw.out.protobuf != nil {
+		h.Set("Content-Type", mediaProtobuf+";stream=watch")
+		sw.frames = framer.NewLengthDelimitedFrameWriter(sw.rr.w)
+	}
 	h.Set("Cache-Control", "no-cache, private")
 	sw.rr.warn.write(h)
 	sw.rr.w.WriteHeader(http.StatusOK)
@@ -280,11 +290,34 @@ func (sw *watchStream) send(ev watch.Event) bool {
 }
 
 func (sw *watchStream) write(t watch.EventType, obj runtime.Object) bool {
-	if err := sw.enc.Encode(&watchEvent{Type: t, Object: obj}); err != nil {
+	if sw.frames != nil {
+		if !sw.writeFrame(t, obj) {
+			return false
+		}
+	} else if err := sw.enc.Encode(&watchEvent{Type: t, Object: obj}); err != nil {
 		return false
 	}
 	if sw.hold {
 		return true
 	}
 	return sw.rc.Flush() == nil
+}
+
+// writeFrame writes one event of a protobuf stream, as client-go reads it:
+// a length-delimited metav1.WatchEvent whose object is in the protobuf
+// envelope.
+func (sw *watchStream) writeFrame(t watch.EventType, obj runtime.Object) bool {
+	sw.buf.Reset()
+	if err := sw.out.protobuf.Encode(obj, &sw.buf); err != nil {
+		sw.s.log.Error("encode watch event", "resource", sw.rr.res.Resource, "err", err)
+		return false
+	}
+	ev := &metav1.WatchEvent{Type: string(t), Object: runtime.RawExtension{Raw: sw.buf.Bytes()}}
+	data, err := ev.Marshal()
+	if err != nil {
+		sw.s.log.Error("encode watch event", "resource", sw.rr.res.Resource, "err", err)
+		return false
+	}
+	_, err = sw.frames.Write(data)
+	return err == nil
 }
