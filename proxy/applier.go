@@ -21,20 +21,26 @@ import (
 const staleChainDelay = time.Second
 
 // Applier writes rulesets into one nftables table through the nft binary
-// (sigs.k8s.io/knftables). The first Apply, and the first after a failure,
-// replaces the whole table in one transaction; later ones write only what
-// changed since the ruleset last applied. Not safe for concurrent use.
+// (sigs.k8s.io/knftables). The first Apply, and the first after a failure
+// or a Reset, is a full one: it adopts the table as it finds it, writing
+// all but the Service chains and affinity sets it holds already (their
+// names tell their content), or replaces it whole when adopting fails or
+// there is no table. Later ones write only what changed since the ruleset
+// last applied. Not safe for concurrent use.
 type Applier struct {
-	nft   knftables.Interface
-	now   func() time.Time
-	last  *Ruleset
-	stale map[string]time.Time // emptied chains, by when
+	nft         knftables.Interface
+	now         func() time.Time
+	last        *Ruleset
+	staleChains map[string]time.Time // left the ruleset, by when
+	staleSets   map[string]time.Time
 }
 
 // ApplyResult says what an Apply did.
 type ApplyResult struct {
-	// Full is true when the whole table was written anew.
+	// Full is true when the whole table was written (adopted or replaced).
 	Full bool
+	// Replaced is true when the table was deleted and written anew.
+	Replaced bool
 	// Operations is the number of nft commands of the transaction (0
 	// when nothing had changed).
 	Operations int
@@ -44,7 +50,7 @@ type ApplyResult struct {
 // when the nft binary is missing, too old (before 1.0.1) or not allowed to
 // change the ruleset.
 func NewApplier(table string) (*Applier, error) {
-	// Netlink lists the table's object names (Verify) in milliseconds where
+	// Netlink lists the table's object names in tens of milliseconds where
 	// `nft -j list table` takes a second for 1,000 Services.
 	nft, err := knftables.New(knftables.IPv4Family, table, knftables.UseNetlink)
 	if err != nil {
@@ -54,42 +60,31 @@ func NewApplier(table string) (*Applier, error) {
 }
 
 func newApplier(nft knftables.Interface, now func() time.Time) *Applier {
-	return &Applier{nft: nft, now: now, stale: map[string]time.Time{}}
+	return &Applier{nft: nft, now: now, staleChains: map[string]time.Time{}, staleSets: map[string]time.Time{}}
 }
 
 // Apply makes the table hold rs. On failure the table is as it was (nft
-// transactions are atomic) and the next Apply replaces it whole.
+// transactions are atomic) and the next Apply is a full one.
 func (a *Applier) Apply(ctx context.Context, rs *Ruleset) (ApplyResult, error) {
-	tx := a.nft.NewTransaction()
-	var d *delta
-	full := a.last == nil
-	if !full {
-		var ok bool
-		d, ok = diff(a.last, rs)
-		full = !ok
-	}
 	now := a.now()
-	var expired []string
-	if full {
-		fullTransaction(tx, rs)
-	} else {
-		stale := make(map[string]bool, len(a.stale))
-		for name := range a.stale {
-			stale[name] = true
-		}
-		d.write(tx, stale)
-		back := map[string]bool{}
-		for _, c := range d.newChains {
-			back[c.def.Name] = true
-		}
-		for name, since := range a.stale {
-			if !back[name] && now.Sub(since) >= staleChainDelay {
-				expired = append(expired, name)
-				tx.Delete(&knftables.Chain{Name: name})
-			}
-		}
+	if a.last == nil {
+		return a.applyFull(ctx, rs, now)
 	}
-	res := ApplyResult{Full: full, Operations: tx.NumOperations()}
+	d, ok := diff(a.last, rs)
+	if !ok {
+		return a.applyFull(ctx, rs, now)
+	}
+	tx := a.nft.NewTransaction()
+	d.write(tx, a.staleChains)
+	back := map[string]bool{}
+	for _, c := range d.newChains {
+		back[c.def.Name] = true
+	}
+	for _, st := range d.addSets {
+		back[st.Name] = true
+	}
+	chains, sets := a.expireStale(tx, now, back)
+	res := ApplyResult{Operations: tx.NumOperations()}
 	if res.Operations > 0 {
 		if err := a.nft.Run(ctx, tx); err != nil {
 			a.last = nil
@@ -97,27 +92,102 @@ func (a *Applier) Apply(ctx context.Context, rs *Ruleset) (ApplyResult, error) {
 		}
 	}
 	a.last = rs
-	if full {
-		clear(a.stale)
-		return res, nil
+	for _, n := range chains {
+		delete(a.staleChains, n)
 	}
-	for _, name := range expired {
-		delete(a.stale, name)
+	for _, n := range sets {
+		delete(a.staleSets, n)
 	}
-	for _, c := range d.newChains {
-		delete(a.stale, c.def.Name)
+	for name := range back {
+		delete(a.staleChains, name)
+		delete(a.staleSets, name)
 	}
-	for _, name := range d.delChains {
-		a.stale[name] = now
+	for _, n := range d.delChains {
+		a.staleChains[n] = now
+	}
+	for _, n := range d.delSets {
+		a.staleSets[n] = now
 	}
 	return res, nil
 }
 
-// Reset makes the next Apply replace the whole table.
+// expireStale writes into tx the deletion of the chains and sets that left
+// the ruleset at least staleChainDelay ago and are not coming back: the
+// chains are flushed first (their rules may refer to each other and to the
+// sets), then deleted, then the sets. A set waits while a chain that left
+// later than it still waits, as that chain may refer to it.
+func (a *Applier) expireStale(tx *knftables.Transaction, now time.Time, back map[string]bool) (chains, sets []string) {
+	waiting := false
+	for name, since := range a.staleChains {
+		if back[name] {
+			continue
+		}
+		if now.Sub(since) < staleChainDelay {
+			waiting = true
+			continue
+		}
+		chains = append(chains, name)
+	}
+	slices.Sort(chains)
+	for _, name := range chains {
+		tx.Flush(&knftables.Chain{Name: name})
+	}
+	for _, name := range chains {
+		tx.Delete(&knftables.Chain{Name: name})
+	}
+	if waiting {
+		return chains, nil
+	}
+	for name, since := range a.staleSets {
+		if !back[name] && now.Sub(since) >= staleChainDelay {
+			sets = append(sets, name)
+		}
+	}
+	slices.Sort(sets)
+	for _, name := range sets {
+		tx.Delete(&knftables.Set{Name: name})
+	}
+	return chains, sets
+}
+
+// applyFull adopts the table as it is, or replaces it whole when it does
+// not exist or adopting fails.
+func (a *Applier) applyFull(ctx context.Context, rs *Ruleset, now time.Time) (ApplyResult, error) {
+	a.last = nil
+	if existing, err := a.nft.ListAll(ctx); err == nil {
+		tx := a.nft.NewTransaction()
+		chains, sets := adoptTransaction(tx, rs, existing)
+		res := ApplyResult{Full: true, Operations: tx.NumOperations()}
+		if err := a.nft.Run(ctx, tx); err == nil {
+			a.last = rs
+			clear(a.staleChains)
+			clear(a.staleSets)
+			for _, n := range chains {
+				a.staleChains[n] = now
+			}
+			for _, n := range sets {
+				a.staleSets[n] = now
+			}
+			return res, nil
+		}
+	}
+	tx := a.nft.NewTransaction()
+	fullTransaction(tx, rs)
+	res := ApplyResult{Full: true, Replaced: true, Operations: tx.NumOperations()}
+	if err := a.nft.Run(ctx, tx); err != nil {
+		return res, fmt.Errorf("replace nftables table (%d operations): %w", res.Operations, err)
+	}
+	a.last = rs
+	clear(a.staleChains)
+	clear(a.staleSets)
+	return res, nil
+}
+
+// Reset makes the next Apply a full one.
 func (a *Applier) Reset() { a.last = nil }
 
-// StaleChains returns how many emptied chains wait to be deleted.
-func (a *Applier) StaleChains() int { return len(a.stale) }
+// StaleChains returns how many chains and sets wait to be deleted.
+func (a *Applier) StaleChains() int { return len(a.staleChains) + len(a.staleSets) }
 
 // Cleanup removes what a Proxier made on this host: the ip-family table
 // and everything in it, and the local routes of the given Service CIDRs
@@ -170,8 +240,11 @@ func (a *Applier) Verify(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("list nftables table: %w", err)
 	}
 	want := objectNames(a.last)
-	for name := range a.stale {
+	for name := range a.staleChains {
 		want["chain"] = append(want["chain"], name)
+	}
+	for name := range a.staleSets {
+		want["set"] = append(want["set"], name)
 	}
 	for _, kind := range []string{"chain", "set", "map"} {
 		// Anonymous sets and maps (of rules' literal sets and vmaps),

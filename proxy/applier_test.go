@@ -153,6 +153,56 @@ func TestApplierSyncsTheTableFullyThenIncrementally(t *testing.T) {
 	}
 }
 
+func TestARestartedApplierAdoptsTheTableAndKeepsAffinities(t *testing.T) {
+	requireNFT(t)
+	ctx := context.Background()
+	table := testTable(t)
+	cfg := testConfig
+	cfg.TableName = table
+	first, err := NewApplier(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := allCases()
+	if res, err := first.Apply(ctx, NewRenderer(cfg).Render(all.services, all.eslices)); err != nil || !res.Replaced {
+		t.Fatalf("first apply: %+v, %v; want the table written anew", res, err)
+	}
+	// A client's affinity, as the packet path records it.
+	rs := NewRenderer(cfg).Render(all.services, all.eslices)
+	var affinitySet string
+	for _, f := range rs.services {
+		for _, st := range f.sets {
+			affinitySet = st.Name
+		}
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("nft", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("nft %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("add", "element", "ip", table, affinitySet, "{ 192.0.2.77 timeout 1h }")
+
+	second, err := NewApplier(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := second.Apply(ctx, rs)
+	if err != nil || !res.Full || res.Replaced {
+		t.Fatalf("apply after a restart: %+v, %v; want the table adopted", res, err)
+	}
+	chains, rules, elements := rs.Counts()
+	t.Logf("adopting a table of %d chains, %d rules and %d elements took %d operations", chains, rules, elements, res.Operations)
+	if got := run("list", "set", "ip", table, affinitySet); !strings.Contains(got, "192.0.2.77") {
+		t.Errorf("the affinity entry did not survive the restart:\n%s", got)
+	}
+	if got, want := listed(t, table), expected(rs); !sameObjects(got, want) {
+		t.Errorf("the adopted table holds\n%v\nwant\n%v", got, want)
+	}
+}
+
 func TestCleanupLeavesNoTable(t *testing.T) {
 	requireNFT(t)
 	ctx := context.Background()

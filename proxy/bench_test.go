@@ -60,8 +60,11 @@ func BenchmarkRender(b *testing.B) {
 }
 
 // BenchmarkSync writes 1,000 Services into a real nftables table: a full
-// resync, and the sync after one EndpointSlice change (render, diff and
-// nft transaction).
+// sync into no table (a node's first start), a full resync adopting a
+// table of the same content (a restart, or a sync after a failure), one
+// replacing it whole (when adopting fails), the sync after one
+// EndpointSlice change (render, diff and nft transaction), and the
+// periodic check of the table.
 func BenchmarkSync(b *testing.B) {
 	requireNFT(b)
 	ctx := context.Background()
@@ -76,10 +79,15 @@ func BenchmarkSync(b *testing.B) {
 	r := NewRenderer(cfg)
 	gen := 0
 
-	b.Run("full-resync-1000x10", func(b *testing.B) {
+	b.Run("full-sync-into-no-table-1000x10", func(b *testing.B) {
 		var took []time.Duration
 		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			if err := Cleanup(ctx, table); err != nil {
+				b.Fatal(err)
+			}
 			ap.Reset()
+			b.StartTimer()
 			start := time.Now()
 			if res, err := ap.Apply(ctx, r.Render(services, eslices)); err != nil || !res.Full {
 				b.Fatalf("got %+v, %v, want a full apply", res, err)
@@ -87,6 +95,32 @@ func BenchmarkSync(b *testing.B) {
 			took = append(took, time.Since(start))
 		}
 		reportPercentiles(b, took)
+	})
+	b.Run("full-resync-adopting-1000x10", func(b *testing.B) {
+		var took []time.Duration
+		for i := 0; i < b.N; i++ {
+			ap.Reset()
+			start := time.Now()
+			if res, err := ap.Apply(ctx, r.Render(services, eslices)); err != nil || !res.Full || res.Replaced {
+				b.Fatalf("got %+v, %v, want the table adopted", res, err)
+			}
+			took = append(took, time.Since(start))
+		}
+		reportPercentiles(b, took)
+	})
+	b.Run("full-resync-replacing-1000x10", func(b *testing.B) {
+		var took []time.Duration
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			tx := ap.nft.NewTransaction()
+			fullTransaction(tx, r.Render(services, eslices))
+			if err := ap.nft.Run(ctx, tx); err != nil {
+				b.Fatal(err)
+			}
+			took = append(took, time.Since(start))
+		}
+		reportPercentiles(b, took)
+		ap.Reset()
 	})
 	b.Run("endpointslice-change-1000x10", func(b *testing.B) {
 		if _, err := ap.Apply(ctx, r.Render(services, eslices)); err != nil {

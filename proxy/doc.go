@@ -103,34 +103,49 @@
 //
 // # Syncing
 //
-// The first sync after the informers have listed everything replaces the
-// table whole in one transaction (the table is deleted and written anew,
-// which also clears what an earlier run left behind). Later syncs are
-// incremental: the Renderer renders again only the Services whose
-// Service or EndpointSlice objects changed (informers replace objects on
-// change, so pointer identity tells), the Applier compares the new
-// Ruleset with the one it applied last, Service by Service, and writes
-// only the difference: map and set elements deleted and added, new chains
-// created, changed chains flushed and refilled, removed chains flushed.
-// Removed chains are deleted by a later sync, at least a second later
-// (kernels before 6.2 refuse to delete a chain that a map element removed
-// in the previous transaction referred to; kube-proxy waits the same way).
+// Chains and sets of Services are content-addressed: the hash in their
+// name covers their rules (or timeout), so a chain of a given name always
+// holds the same rules and a chain whose rules change gets a new name.
+//
+// The first sync after the informers have listed everything is a full
+// one. When the table exists (the proxy restarted), it is adopted: the
+// fixed chains are flushed and written again, the maps and fixed sets
+// flushed and filled again, the Service chains and affinity sets it holds
+// already are left as they are (affinity entries survive a restart), and
+// only the missing ones are created. When there is no table, or nft
+// refuses the adoption (a fixed object defined differently, by another
+// version), the table is replaced: deleted and written anew in the same
+// transaction.
+//
+// Later syncs are incremental: the Renderer renders again only the
+// Services whose Service or EndpointSlice objects changed (informers
+// replace objects on change, so pointer identity tells), the Applier
+// compares the new Ruleset with the one it applied last, Service by
+// Service, and writes only the difference: map and set elements deleted
+// and added, new chains and sets created (changed ones are new ones, by
+// their names). Chains and sets that leave the ruleset are unreferenced
+// once the transaction commits; a later sync, at least a second later,
+// flushes and deletes them (kernels before 6.2 refuse to delete a chain
+// that a map element removed in the previous transaction referred to;
+// kube-proxy waits the same way), and the Proxier schedules that sync.
 // Changes are coalesced: no two syncs start closer than
-// Options.MinSyncInterval (20ms). A failed sync is retried after a second,
-// and the retry replaces the whole table. Every Options.SyncPeriod (30s)
-// the proxy checks that the table still holds the chains, sets and maps it
-// wrote (names only) and replaces it whole when it does not.
+// Options.MinSyncInterval (20ms). A failed sync is retried after a second
+// as a full one. Every Options.SyncPeriod (30s) the proxy checks, over
+// netlink, that the table still holds the chains, sets and maps it wrote
+// (names only: rules changed by hand inside a chain go unnoticed) and
+// syncs fully when it does not.
 //
 // When Run returns, the rules stay: traffic keeps flowing while the proxy
 // restarts. Cleanup(ctx, table, serviceCIDR) — `navarch agent --cleanup` —
 // deletes the table and the Service CIDR's route.
 //
-// Measured with 1,000 Services of 10 endpoints each (BenchmarkSync,
-// BenchmarkEndpointSliceChangeToRules; figures in docs/benchmarks.md): a
-// sync after one EndpointSlice change takes tens of milliseconds, most of
-// it the nft binary reading the table's chain names; a full replacement
-// about a second, most of it the kernel creating 11,013 chains and
-// 22,023 rules.
+// Measured with 1,000 Services of 10 endpoints each (11,013 chains,
+// 22,023 rules; BenchmarkSync, BenchmarkEndpointSliceChangeToRules;
+// figures in docs/benchmarks.md): a sync after one EndpointSlice change
+// takes about 50ms, most of it the nft binary reading the table's chain
+// names; adopting the table after a restart about 200ms; writing it into
+// no table, or replacing it, about a second, most of it the kernel
+// creating the chains and rules.
 //
 // # Not done
 //

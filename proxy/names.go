@@ -40,12 +40,21 @@ const masqueradeMark = "0x4000"
 // is 16 characters at most).
 const maxBaseName = knftables.NameLengthMax - 16
 
-// hashed returns name prefixed with a short hash of itself and cut to
-// maxBaseName: names stay unique when cut, and two names that differ in
-// one digit look different at a glance.
-func hashed(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	name = base32.StdEncoding.EncodeToString(sum[:])[:8] + "-" + name
+// hashed returns name prefixed with a short hash of itself and of content
+// (the rules of the chain, or the timeout of the set, being named), cut to
+// maxBaseName. Names are content-addressed: a chain of a given name always
+// holds the same rules, so a sync finding a Service chain already in the
+// kernel (after a restart) leaves it as it is, and a chain whose rules
+// change gets a new name. The hash also keeps names unique when cut, and
+// makes names that differ in one digit look different at a glance.
+func hashed(name string, content ...string) string {
+	h := sha256.New()
+	h.Write([]byte(name))
+	for _, c := range content {
+		h.Write([]byte{0})
+		h.Write([]byte(c))
+	}
+	name = base32.StdEncoding.EncodeToString(h.Sum(nil))[:8] + "-" + name
 	if len(name) > maxBaseName {
 		name = name[:maxBaseName-3] + "..."
 	}

@@ -173,8 +173,6 @@ func renderPort(cfg Config, f *fragment, svc *corev1.Service, clusterIP netip.Ad
 		return
 	}
 	name := portName(svc.Namespace, svc.Name, proto, sp.Name)
-	base := hashed(name)
-	svcChain, extChain := serviceChainPrefix+base, externalChainPrefix+base
 	port := strconv.Itoa(int(sp.Port))
 	eps := endpointsOf(sp, eslices)
 	if svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == corev1.ServiceInternalTrafficPolicyLocal {
@@ -194,11 +192,42 @@ func renderPort(cfg Config, f *fragment, svc *corev1.Service, clusterIP netip.Ad
 		return
 	}
 
+	masq := knftables.Concat("ip daddr", clusterIP, proto, "dport", port)
+	if cfg.ClusterCIDR.IsValid() {
+		masq = knftables.Concat(masq, "ip saddr !=", cfg.ClusterCIDR)
+	}
+	svcRules := []string{knftables.Concat(masq, "jump", markMasqChain)}
+	affinity := affinityTimeout(svc)
+	vmap := make([]string, len(eps))
+	for i, ep := range eps {
+		epName := endpointName(name, ep)
+		rules := []string{knftables.Concat("ip saddr", ep.ip, "jump", markMasqChain)}
+		var set string
+		if affinity > 0 {
+			set = affinitySetPrefix + hashed(epName, affinity.String())
+			f.sets = append(f.sets, &knftables.Set{Name: set, Type: "ipv4_addr",
+				Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: ptr.To(affinity)})
+			rules = append(rules, "update @"+set+" { ip saddr }")
+		}
+		rules = append(rules, knftables.Concat("meta l4proto", proto, "dnat to", ep.String()))
+		epChain := endpointChainPrefix + hashed(epName, rules...)
+		f.addChain(&knftables.Chain{Name: epChain}, rules...)
+		if affinity > 0 {
+			svcRules = append(svcRules, knftables.Concat("ip saddr @"+set, "goto", epChain))
+		}
+		vmap[i] = strconv.Itoa(i) + " : goto " + epChain
+	}
+	svcRules = append(svcRules, knftables.Concat("numgen random mod", len(eps), "vmap {", strings.Join(vmap, " , "), "}"))
+	svcChain := serviceChainPrefix + hashed(name, svcRules...)
+	f.addChain(&knftables.Chain{Name: svcChain}, svcRules...)
 	f.addElement(&knftables.Element{Map: serviceIPsMap, Key: []string{clusterIP.String(), proto, port}, Value: []string{"goto " + svcChain}})
+
 	if sp.NodePort != 0 || len(externalIPs) > 0 {
 		// Traffic from outside may come back through another node: it is
 		// always masqueraded.
-		f.addChain(&knftables.Chain{Name: extChain}, "jump "+markMasqChain, "goto "+svcChain)
+		extRules := []string{"jump " + markMasqChain, "goto " + svcChain}
+		extChain := externalChainPrefix + hashed(name, extRules...)
+		f.addChain(&knftables.Chain{Name: extChain}, extRules...)
 		for _, ip := range externalIPs {
 			f.addElement(&knftables.Element{Map: serviceIPsMap, Key: []string{ip.String(), proto, port}, Value: []string{"goto " + extChain}})
 		}
@@ -206,34 +235,6 @@ func renderPort(cfg Config, f *fragment, svc *corev1.Service, clusterIP netip.Ad
 			f.addElement(&knftables.Element{Map: serviceNodePortsMap, Key: []string{proto, strconv.Itoa(int(sp.NodePort))}, Value: []string{"goto " + extChain}})
 		}
 	}
-
-	sc := f.addChain(&knftables.Chain{Name: svcChain})
-	masq := knftables.Concat("ip daddr", clusterIP, proto, "dport", port)
-	if cfg.ClusterCIDR.IsValid() {
-		masq = knftables.Concat(masq, "ip saddr !=", cfg.ClusterCIDR)
-	}
-	sc.add(knftables.Concat(masq, "jump", markMasqChain))
-
-	affinity := affinityTimeout(svc)
-	epChains := make([]string, len(eps))
-	for i, ep := range eps {
-		epBase := hashed(endpointName(name, ep))
-		epChains[i] = endpointChainPrefix + epBase
-		ec := f.addChain(&knftables.Chain{Name: epChains[i]}, knftables.Concat("ip saddr", ep.ip, "jump", markMasqChain))
-		if affinity > 0 {
-			set := affinitySetPrefix + epBase
-			f.sets = append(f.sets, &knftables.Set{Name: set, Type: "ipv4_addr",
-				Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: ptr.To(affinity)})
-			sc.add(knftables.Concat("ip saddr @"+set, "goto", epChains[i]))
-			ec.add("update @" + set + " { ip saddr }")
-		}
-		ec.add(knftables.Concat("meta l4proto", proto, "dnat to", ep.String()))
-	}
-	vmap := make([]string, len(epChains))
-	for i, c := range epChains {
-		vmap[i] = strconv.Itoa(i) + " : goto " + c
-	}
-	sc.add(knftables.Concat("numgen random mod", len(eps), "vmap {", strings.Join(vmap, " , "), "}"))
 }
 
 // externalIPsOf returns svc's valid IPv4 external IPs.

@@ -223,6 +223,28 @@ func TestIncrementalApplyEndsWhereAFullApplyWould(t *testing.T) {
 					t.Errorf("incremental result differs from a full apply:\n%s", lineDiff(want, got))
 				}
 			})
+			t.Run("restart "+from+"→"+to, func(t *testing.T) {
+				// A new applier (a restarted proxy) adopts the table the
+				// first one left.
+				ctx := context.Background()
+				fake := knftables.NewFake(knftables.IPv4Family, "navarch")
+				clock := &fakeClock{t: time.Unix(1000, 0)}
+				if _, err := newApplier(fake, clock.now).Apply(ctx, NewRenderer(testConfig).Render(cases[from].services, cases[from].eslices)); err != nil {
+					t.Fatal(err)
+				}
+				ap := newApplier(fake, clock.now)
+				rs := NewRenderer(testConfig).Render(cases[to].services, cases[to].eslices)
+				if res, err := ap.Apply(ctx, rs); err != nil || !res.Full || res.Replaced {
+					t.Fatalf("apply after the restart: %+v, %v; want the table adopted", res, err)
+				}
+				clock.t = clock.t.Add(staleChainDelay)
+				if _, err := ap.Apply(ctx, rs); err != nil {
+					t.Fatalf("apply deleting stale objects: %v", err)
+				}
+				if got, want := sortElements(fake.Dump()), sortElements(dumpFull(t, rs)); got != want {
+					t.Errorf("adopted table differs from a full apply:\n%s", lineDiff(want, got))
+				}
+			})
 		}
 	}
 }

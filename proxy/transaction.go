@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"strings"
+	"time"
+
 	"sigs.k8s.io/knftables"
 )
 
@@ -11,11 +14,7 @@ func fullTransaction(tx *knftables.Transaction, rs *Ruleset) {
 	tx.Add(&knftables.Table{})
 	tx.Delete(&knftables.Table{})
 	tx.Add(rs.table)
-	frags := make([]*fragment, 0, len(rs.services)+1)
-	frags = append(frags, rs.base)
-	for _, key := range sortedKeys(rs.services) {
-		frags = append(frags, rs.services[key])
-	}
+	frags := rs.fragments()
 	for _, f := range frags {
 		for _, s := range f.sets {
 			tx.Add(s)
@@ -43,17 +42,16 @@ func fullTransaction(tx *knftables.Transaction, rs *Ruleset) {
 
 // delta is the difference between two rulesets, gathered Service by
 // Service and written out in an order nftables accepts: elements leave
-// their maps before others take their keys, chains and sets exist before
-// rules and elements refer to them, and chains are emptied before the
-// sets their rules used are deleted.
+// their maps before others take their keys, and chains and sets exist
+// before rules and elements refer to them.
 type delta struct {
 	delElements []*knftables.Element
 	addSets     []*knftables.Set
 	newChains   []*chain
 	changed     []*chain
 	addElements []*knftables.Element
-	delChains   []string // emptied now, deleted by a later transaction
-	delSets     []*knftables.Set
+	delChains   []string // deleted by a later transaction
+	delSets     []string // likewise
 }
 
 // diff gathers the delta from old to rs, and reports false when it cannot
@@ -125,7 +123,7 @@ func (d *delta) fragment(old, f *fragment) bool {
 	}
 	for _, o := range old.sets {
 		if _, gone := oldSets[o.Name]; gone {
-			d.delSets = append(d.delSets, o)
+			d.delSets = append(d.delSets, o.Name)
 		}
 	}
 
@@ -157,10 +155,12 @@ func (d *delta) empty() bool {
 		len(d.addElements)+len(d.delChains)+len(d.delSets) == 0
 }
 
-// write writes the delta into tx. Chains that were emptied by an earlier
-// transaction (stale) are flushed again when they come back, so that they
-// start empty whatever happened to them.
-func (d *delta) write(tx *knftables.Transaction, stale map[string]bool) {
+// write writes the delta into tx. Chains and sets that leave the ruleset
+// are not touched: they are no longer referenced once the transaction
+// commits, and a later transaction empties and deletes them (see
+// expireStale). A chain that comes back while it waits for that is
+// flushed and filled again.
+func (d *delta) write(tx *knftables.Transaction, stale map[string]time.Time) {
 	for _, e := range d.delElements {
 		tx.Delete(e)
 	}
@@ -169,7 +169,7 @@ func (d *delta) write(tx *knftables.Transaction, stale map[string]bool) {
 	}
 	for _, c := range d.newChains {
 		tx.Add(c.def)
-		if stale[c.def.Name] {
+		if _, ok := stale[c.def.Name]; ok {
 			tx.Flush(c.def)
 		}
 	}
@@ -184,10 +184,95 @@ func (d *delta) write(tx *knftables.Transaction, stale map[string]bool) {
 	for _, e := range d.addElements {
 		tx.Add(e)
 	}
-	for _, name := range d.delChains {
-		tx.Flush(&knftables.Chain{Name: name})
+}
+
+// adoptTransaction writes into tx what makes a table that exists already,
+// holding the objects named in existing (by kind: "chain", "set", "map"),
+// hold rs, without rewriting what it holds already: Service chains and
+// affinity sets are content-addressed (see hashed), so one found under its
+// name holds what rs wants and is left alone, affinity entries included.
+// The fixed chains are flushed and written again, maps and the fixed sets
+// flushed and filled again. Chains and sets of the table that rs does not
+// have are returned, to be deleted later like any that leaves the ruleset.
+// A fixed object whose definition differs makes nft refuse the
+// transaction; the caller then replaces the table.
+func adoptTransaction(tx *knftables.Transaction, rs *Ruleset, existing map[string][]string) (staleChains, staleSets []string) {
+	has := map[string]bool{}
+	for kind, names := range existing {
+		for _, n := range names {
+			has[kind+" "+n] = true
+		}
 	}
-	for _, s := range d.delSets {
-		tx.Delete(s)
+	want := map[string]bool{}
+	tx.Add(rs.table)
+	frags := rs.fragments()
+	var fill []*chain
+	for _, f := range frags {
+		for _, st := range f.sets {
+			want["set "+st.Name] = true
+			if !has["set "+st.Name] || !isServiceObject(st.Name) {
+				tx.Add(st)
+			}
+			if has["set "+st.Name] && !isServiceObject(st.Name) {
+				tx.Flush(st)
+			}
+		}
+		for _, m := range f.maps {
+			want["map "+m.Name] = true
+			tx.Add(m)
+			if has["map "+m.Name] {
+				tx.Flush(m)
+			}
+		}
 	}
+	for _, f := range frags {
+		for _, c := range f.chains {
+			want["chain "+c.def.Name] = true
+			switch {
+			case !has["chain "+c.def.Name]:
+				tx.Add(c.def)
+				fill = append(fill, c)
+			case !isServiceObject(c.def.Name):
+				tx.Add(c.def)
+				tx.Flush(c.def)
+				fill = append(fill, c)
+			}
+		}
+	}
+	for _, c := range fill {
+		for _, r := range c.rules {
+			tx.Add(r)
+		}
+	}
+	for _, f := range frags {
+		for _, e := range f.elements {
+			tx.Add(e)
+		}
+	}
+	for _, n := range existing["chain"] {
+		if !want["chain "+n] {
+			staleChains = append(staleChains, n)
+		}
+	}
+	for _, n := range existing["set"] {
+		if !want["set "+n] && !strings.HasPrefix(n, "__") {
+			staleSets = append(staleSets, n)
+		}
+	}
+	for _, n := range existing["map"] {
+		if !want["map "+n] && !strings.HasPrefix(n, "__") {
+			tx.Delete(&knftables.Map{Name: n})
+		}
+	}
+	return staleChains, staleSets
+}
+
+// fragments returns the base fragment, then the Services' in name order.
+func (rs *Ruleset) fragments() []*fragment {
+	frags := make([]*fragment, 0, len(rs.services)+1)
+	frags = append(frags, rs.base)
+	for _, key := range sortedKeys(rs.services) {
+		frags = append(frags, rs.services[key])
+	}
+	return frags
 }
