@@ -9,6 +9,7 @@ import (
 	"github.com/navarch/navarch/api"
 	"github.com/navarch/navarch/apiserver"
 	"github.com/navarch/navarch/config"
+	"github.com/navarch/navarch/internal/leader"
 	"github.com/navarch/navarch/store"
 )
 
@@ -50,7 +51,17 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) compon
 		if err != nil {
 			return fmt.Errorf("create reconciler: %w", err)
 		}
-		return runBeside(ctx, srv.Run, gitops.run)
+		// The loops stop before the API server, so that they release
+		// their Leases through it and another server takes over at once.
+		loops := newClusterLoops(cfg, logger, srv)
+		serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopServer()
+		return runBeside(ctx,
+			func(context.Context) error { return srv.Run(serverCtx) },
+			func(ctx context.Context) error {
+				defer stopServer()
+				return runBeside(ctx, loops.run, loops.leading(leader.ReconcilerLease, gitops.run))
+			})
 	}}
 }
 

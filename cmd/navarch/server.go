@@ -33,5 +33,6 @@ SIGINT or SIGTERM stops it gracefully.`,
 	}
 	config.AddFlags(cmd.Flags(), config.ServerOptions()...)
 	config.AddFlags(cmd.Flags(), config.GitOpsOptions()...)
+	config.AddFlags(cmd.Flags(), config.ControllerOptions()...)
 	return cmd
 }

@@ -36,6 +36,7 @@ SIGINT or SIGTERM stops everything gracefully.`,
 	}
 	config.AddFlags(cmd.Flags(), config.ServerOptions()...)
 	config.AddFlags(cmd.Flags(), config.GitOpsOptions()...)
+	config.AddFlags(cmd.Flags(), config.ControllerOptions()...)
 	return cmd
 }
 

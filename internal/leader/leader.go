@@ -96,13 +96,13 @@ func (o Options) Validate() error {
 }
 
 // Identity returns a candidate identity unique to this process: the host
-// name and a random suffix.
+// name, the process ID and a random suffix ("host_1234_x7k2p").
 func Identity() string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "navarch"
 	}
-	return host + "_" + rand.String(8)
+	return fmt.Sprintf("%s_%d_%s", host, os.Getpid(), rand.String(5))
 }
 
 // Run campaigns for the Lease name under identity and runs work while it
