@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/navarch/navarch/config"
+	"github.com/navarch/navarch/kubelet"
+	ctrd "github.com/navarch/navarch/kubelet/containerd"
+	"github.com/navarch/navarch/kubelet/network"
+)
+
+// Folders of a node under the data dir.
+const (
+	containerdDir = "containerd" // the private containerd's root, state and socket
+	kubeletDir    = "kubelet"    // pods' volumes and container logs
+	runtimeDir    = "runtime"    // the containerd runtime's per-sandbox files
+	networkDir    = "network"    // CNI cache, IP allocations, pinned namespaces
+)
+
+// newAgentCommand is `navarch agent`: this machine's node, joined to a
+// server.
+func newAgentCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "agent --server URL --token TOKEN",
+		Short: "Run this machine as a node of a navarch server",
+		Long: `Run this machine as a node: the kubelet registers the Node, renews its
+Lease, and runs the pods the scheduler binds to it on containerd, with one
+IP per pod from the node's pod CIDR on the bridge --bridge.
+
+The token is a node token: "navarch token create --node NAME" on the server
+prints one. The server's CA is read from --ca-file (a copy of the server's
+<data-dir>/pki/ca.crt), or from this data dir's pki/ca.crt.
+
+Without --containerd-address the agent runs its own containerd, with its
+state under <data-dir>/containerd, and stops it on exit (containers keep
+running; the next start adopts them). SIGINT or SIGTERM stops the agent.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cfg.Log, streams.ErrOut)
+			if err != nil {
+				return err
+			}
+			if cfg.Agent.Server == "" || cfg.Agent.Token == "" {
+				return errors.New(`navarch agent needs --server and --token (run "navarch token create --node NAME" on the server)`)
+			}
+			ca, err := serverCA(cfg)
+			if err != nil {
+				return err
+			}
+			restCfg := &rest.Config{
+				Host: cfg.Agent.Server, BearerToken: cfg.Agent.Token,
+				TLSClientConfig: rest.TLSClientConfig{CAData: ca},
+			}
+			return runComponents(cmd.Context(), logger, nodeComponents(cfg, logger, restCfg, ca)...)
+		},
+	}
+	config.AddFlags(cmd.Flags(), config.AgentJoinOptions()...)
+	config.AddFlags(cmd.Flags(), config.AgentOptions()...)
+	return cmd
+}
+
+// serverCA reads the API server's CA: --ca-file, else the data dir's.
+func serverCA(cfg *config.Config) ([]byte, error) {
+	path := cfg.Agent.CAFile
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "pki", "ca.crt")
+	}
+	ca, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && cfg.Agent.CAFile == "" {
+		return nil, fmt.Errorf("no CA at %s: give --ca-file, a copy of the server's <data-dir>/pki/ca.crt", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the server's CA: %w", err)
+	}
+	return ca, nil
+}
+
+// nodeComponents are what runs on a node: the kubelet, and the Service
+// proxy beside it once it exists (it joins here, with the same client
+// configuration).
+func nodeComponents(cfg *config.Config, logger *slog.Logger, restCfg *rest.Config, ca []byte) []component {
+	return []component{
+		kubeletComponent(cfg, logger, restCfg, ca),
+	}
+}
+
+// nodeName is the configured node name, else the host name in lower case.
+func nodeName(cfg *config.Config) (string, error) {
+	if cfg.Agent.NodeName != "" {
+		return cfg.Agent.NodeName, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("node name: %w (give --node-name)", err)
+	}
+	return strings.ToLower(host), nil
+}
+
+// kubeletComponent runs the kubelet on containerd: the configured socket,
+// or a private containerd it supervises and stops on exit. The pod
+// network is wired once the node has its pod CIDR.
+func kubeletComponent(cfg *config.Config, logger *slog.Logger, restCfg *rest.Config, ca []byte) component {
+	return component{name: "kubelet", run: func(ctx context.Context) error {
+		name, err := nodeName(cfg)
+		if err != nil {
+			return err
+		}
+		log := logger.With("component", "kubelet")
+		address := cfg.Agent.ContainerdAddress
+		if address == "" {
+			sup, err := ctrd.Supervise(ctx, ctrd.DaemonOptions{
+				Dir: filepath.Join(cfg.DataDir, containerdDir), Logger: logger.With("component", "containerd"),
+			})
+			if err != nil {
+				return fmt.Errorf("start containerd: %w", err)
+			}
+			defer sup.Stop()
+			address = sup.Address()
+		}
+		rc := rest.CopyConfig(restCfg)
+		rc.QPS, rc.Burst, rc.UserAgent = 50, 100, "navarch-kubelet/"+name
+		client, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return err
+		}
+		k, err := kubelet.New(kubelet.Options{
+			NodeName: name, Client: client, DataDir: filepath.Join(cfg.DataDir, kubeletDir),
+			NodeIP: cfg.Agent.NodeIP, Port: cfg.Agent.KubeletPort, ClientCA: ca,
+			ReadOnlyPort: cfg.Agent.ReadOnlyPort, Logger: log,
+			NewRuntime: func(ctx context.Context, podCIDR string) (kubelet.Runtime, error) {
+				return newContainerdRuntime(ctx, cfg, address, podCIDR, log)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		return k.Run(ctx)
+	}}
+}
+
+// newContainerdRuntime wires the node's pod network for podCIDR and
+// connects to containerd at address.
+func newContainerdRuntime(ctx context.Context, cfg *config.Config, address, podCIDR string, log *slog.Logger) (kubelet.Runtime, error) {
+	netm, err := network.New(network.Options{
+		PodCIDR: podCIDR, BridgeName: cfg.Agent.Bridge, DataDir: filepath.Join(cfg.DataDir, networkDir),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrd.New(ctx, ctrd.Options{
+		Address: address, StateDir: filepath.Join(cfg.DataDir, runtimeDir), Network: netm, Logger: log,
+	})
+}
