@@ -63,16 +63,18 @@ kubectl with the kubeconfig the server writes to <data-dir>/kubeconfig.`,
 			root.AddCommand(c)
 		}
 	}
-	add(groupRun, newUpCommand(streams), newServerCommand(streams))
+	add(groupRun, newUpCommand(streams), newServerCommand(streams), newAgentCommand(streams))
 	kube := newKubeClient(streams)
 	add(groupClient,
 		newGetCommand(kube),
 		newApplyCommand(kube),
 		newDeleteCommand(kube),
 		newDescribeCommand(kube),
+		newLogsCommand(kube),
 		newKubectlCommand(kube),
 	)
 	addGitOpsCommands(root, kube)
+	root.AddCommand(newTokenCommand(streams), newImageCommand(streams), newHollowNodesCommand(streams))
 	root.AddCommand(newVersionCommand(streams), newCompletionCommand(streams))
 	return root
 }
