@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -34,6 +35,17 @@ func (c cli) must(args ...string) string {
 		c.w.t.Fatalf("navarch %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// stdout runs navarch with args and returns its standard output alone,
+// failing the test when it fails.
+func (c cli) stdout(args ...string) string {
+	c.w.t.Helper()
+	var out, errOut bytes.Buffer
+	if _, err := runTo(&out, &errOut, c.env(), c.w.home, 2*time.Minute, append([]string{c.w.bin}, args...)...); err != nil {
+		c.w.t.Fatalf("navarch %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
 }
 
 // getJSON runs `navarch get … -o json` and decodes the answer into v.

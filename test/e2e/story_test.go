@@ -248,10 +248,11 @@ func (c *cluster) joinNode(label string) string {
 	w := c.w
 	w.t.Helper()
 	name := w.name(label)
-	token := strings.TrimSpace(c.must("token", "create", "--node", name))
+	token := strings.TrimSpace(c.stdout("token", "create", "--node", name))
 	dataDir := filepath.Join(w.dir, "agent-"+label)
 	args := []string{w.bin, "agent", "--data-dir=" + dataDir,
-		fmt.Sprintf("--server=https://127.0.0.1:%d", c.apiPort), "--token=" + token}
+		fmt.Sprintf("--server=https://127.0.0.1:%d", c.apiPort), "--token=" + token,
+		"--ca-file=" + filepath.Join(c.dataDir, "pki", "ca.crt")}
 	args = append(args, w.nodeFlags(label)...)
 	w.start("agent-"+label, w.env("NAVARCH_DATA_DIR="+dataDir), args...)
 	w.eventually(time.Minute, "node "+name+" to be Ready", func() (bool, string) {
