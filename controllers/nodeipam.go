@@ -303,3 +303,18 @@ func (c *NodeIPAM) sync(ctx context.Context, name string) error {
 	c.opts.Logger.Info("assigned pod CIDR", "node", name, "podCIDR", cidr)
 	return nil
 }
+
+// setUpNodeIPAM runs the node-IPAM controller in the manager, on its
+// shared informers, over DefaultClusterCIDR.
+func (m *Manager) setUpNodeIPAM() error {
+	c, err := NewNodeIPAM(NodeIPAMOptions{Client: m.cs, Informers: m.factory, Logger: m.log.With("controller", NodeIPAMController)})
+	if err != nil {
+		return err
+	}
+	m.background = append(m.background, func(ctx context.Context) {
+		if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+			m.log.Error("node ipam stopped", "err", err)
+		}
+	})
+	return nil
+}
