@@ -35,11 +35,12 @@ const (
 	NamespaceController        = "namespace"
 	GarbageCollectorController = "garbagecollector"
 	PodGCController            = "podgc"
+	NodeIPAMController         = "nodeipam"
 )
 
 // AllControllers lists every controller, in start order.
 func AllControllers() []string {
-	return []string{ReplicaSetController, DeploymentController, NodeLifecycleController, TaintEvictionController,
+	return []string{NodeIPAMController, ReplicaSetController, DeploymentController, NodeLifecycleController, TaintEvictionController,
 		EndpointsController, EndpointSliceController, NamespaceController, GarbageCollectorController, PodGCController}
 }
 
@@ -223,6 +224,8 @@ func (m *Manager) setUp(ctx context.Context) error {
 			err = m.setUpGarbageCollector(ctx)
 		case PodGCController:
 			err = m.setUpPodGC()
+		case NodeIPAMController:
+			err = m.setUpNodeIPAM()
 		}
 		if err != nil {
 			return fmt.Errorf("set up %s controller: %w", name, err)
