@@ -65,6 +65,13 @@ type sourceState struct {
 	writtenRV int64
 	// url is the Git URL fetched, for removing its clone.
 	url string
+	// parsed is the artifact last parsed and validated, for the target
+	// namespace parsedNS; objects and problems are its result. A re-sync
+	// of the same revision plans from them again without parsing.
+	parsed   *Artifact
+	parsedNS string
+	objects  []*Object
+	problems Problems
 	// dir watch of a directory Source.
 	dirPath   string
 	dirCancel context.CancelFunc
@@ -289,4 +296,16 @@ func (c *Controller) forget(key string) {
 	if err := c.git.Forget(url); err != nil {
 		c.log.Warn("remove clone of a deleted source", "source", key, "error", err)
 	}
+}
+
+// desired returns the validated objects of art (Parse and Validate),
+// computed once per artifact and target namespace. Callers must not change
+// the objects.
+func (st *sourceState) desired(art *Artifact, targetNamespace string) ([]*Object, Problems) {
+	if st.parsed != art || st.parsedNS != targetNamespace {
+		objs, problems := Parse(art.Files, ParseOptions{TargetNamespace: targetNamespace})
+		problems = append(problems, Validate(objs)...)
+		st.parsed, st.parsedNS, st.objects, st.problems = art, targetNamespace, objs, problems
+	}
+	return st.objects, st.problems
 }

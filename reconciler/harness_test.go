@@ -25,7 +25,7 @@ import (
 // env is a running API server with a reconciler in it, a Git server with
 // one repository, and clients.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *testserver.Server
 	ctrl    *Controller
 	kube    kubernetes.Interface
@@ -37,7 +37,7 @@ type env struct {
 
 // newEnv starts the API server and the reconciler (mounted at
 // /webhooks/), and a Git server with a repository "shop".
-func newEnv(t *testing.T, opts ...func(*Options)) *env {
+func newEnv(t testing.TB, opts ...func(*Options)) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("NAVARCH_TEST_LOG") != "" {

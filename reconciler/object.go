@@ -50,8 +50,11 @@ func KeyOfEntry(e gitopsv1alpha1.InventoryEntry) ObjectKey {
 
 // resourceOf returns the served resource of a key's group and kind.
 func resourceOf(k ObjectKey) (api.Resource, bool) {
-	for _, r := range api.Resources() {
-		if r.Group == k.Group && r.Kind == k.Kind {
+	for _, gv := range api.GroupVersions() {
+		if gv.Group != k.Group {
+			continue
+		}
+		if r, ok := api.LookupKind(gv.WithKind(k.Kind)); ok {
 			return r, true
 		}
 	}

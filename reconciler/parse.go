@@ -3,6 +3,7 @@ package reconciler
 import (
 	"bufio"
 	"bytes"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +82,7 @@ func newParser(opts ParseOptions) *parser {
 	if opts.TargetNamespace == "" {
 		opts.TargetNamespace = DefaultNamespace
 	}
-	s := json.NewSerializerWithOptions(json.DefaultMetaFactory, api.Scheme, api.Scheme, json.SerializerOptions{Yaml: true, Strict: true})
+	s := json.NewSerializerWithOptions(json.DefaultMetaFactory, api.Scheme, api.Scheme, json.SerializerOptions{Strict: true})
 	return &parser{opts: opts, decoder: s}
 }
 
@@ -124,7 +125,9 @@ func (p *parser) document(file string, doc int, data []byte) (*Object, Problems)
 	where := func(msg string) Problems {
 		return Problems{{File: file, Message: fmt.Sprintf("document %d: %s", doc, msg)}}
 	}
-	jsonData, err := yaml.YAMLToJSON(data)
+	// One conversion to JSON, strict about duplicate keys; everything
+	// after reads JSON.
+	jsonData, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return nil, where(err.Error())
 	}
@@ -132,8 +135,8 @@ func (p *parser) document(file string, doc int, data []byte) (*Object, Problems)
 		return nil, nil
 	}
 	var h header
-	if err := yaml.Unmarshal(jsonData, &h); err != nil {
-		return nil, where("not an object: " + err.Error())
+	if err := stdjson.Unmarshal(jsonData, &h); err != nil {
+		return nil, where(err.Error())
 	}
 	switch {
 	case h.APIVersion == "" && h.Kind == "":
@@ -162,7 +165,7 @@ func (p *parser) document(file string, doc int, data []byte) (*Object, Problems)
 	object := named(res.Kind, ns, h.Metadata.Name)
 	obj := res.New()
 	gvk := res.GroupVersionKind()
-	if _, _, err := p.decoder.Decode(data, &gvk, obj); err != nil {
+	if _, _, err := p.decoder.Decode(jsonData, &gvk, obj); err != nil {
 		if strict, ok := runtime.AsStrictDecodingError(err); ok {
 			var ps Problems
 			for _, e := range strict.Errors() {

@@ -309,14 +309,14 @@ func controllerOwned(key string) bool {
 	return false
 }
 
-// equalStored reports whether storing obj over live would change nothing.
+// equalStored reports whether storing obj (prepared as an update of live,
+// so with live's resourceVersion) over live would change nothing.
 func equalStored(obj, live runtime.Object, r api.Resource) bool {
-	a, b := obj.DeepCopyObject(), live.DeepCopyObject()
-	setTypeMeta(a, r)
-	setTypeMeta(b, r)
-	metaOf(a).SetResourceVersion("")
-	metaOf(b).SetResourceVersion("")
-	return equality.Semantic.DeepEqual(a, b)
+	if metaOf(obj).GetResourceVersion() != metaOf(live).GetResourceVersion() {
+		return false
+	}
+	setTypeMeta(live, r)
+	return equality.Semantic.DeepEqual(obj, live)
 }
 
 // sortChanges orders creates and updates by rank, then deletes in the

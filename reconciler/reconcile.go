@@ -139,6 +139,7 @@ func (c *Controller) fetchStep(ctx context.Context, key string, src *gitopsv1alp
 	if !due {
 		return st.artifact, false, nil
 	}
+	c.log.Debug("fetching", "source", key)
 	fctx, cancel := context.WithTimeout(ctx, src.Spec.Timeout.Duration)
 	defer cancel()
 	creds, err := Credentials(fctx, c.kube, src)
@@ -164,6 +165,7 @@ func (c *Controller) fetchStep(ctx context.Context, key string, src *gitopsv1alp
 	}
 	st.artifact = art
 	src.Status.LastAttemptedRevision = art.Revision
+	c.log.Debug("fetched", "source", key, "revision", art.Revision, "files", len(art.Files))
 	return art, true, nil
 }
 
@@ -172,8 +174,7 @@ func (c *Controller) fetchStep(ctx context.Context, key string, src *gitopsv1alp
 func (c *Controller) syncStep(ctx context.Context, key string, src *gitopsv1alpha1.Source, st *sourceState, art *Artifact, now time.Time) (ok bool, err error) {
 	start := time.Now()
 	log := c.log.With("source", key, "revision", art.Revision)
-	objs, problems := Parse(art.Files, ParseOptions{TargetNamespace: src.Spec.TargetNamespace})
-	problems = append(problems, Validate(objs)...)
+	objs, problems := st.desired(art, src.Spec.TargetNamespace)
 	var plan Plan
 	if len(problems) == 0 {
 		live, err := ReadLive(ctx, c.live, key, objs, src.Status.Inventory)
@@ -185,6 +186,8 @@ func (c *Controller) syncStep(ctx context.Context, key string, src *gitopsv1alph
 	}
 	var res ApplyResult
 	if len(problems) == 0 {
+		created, updated, deleted := plan.Counts()
+		log.Debug("applying", "create", created, "update", updated, "delete", deleted, "planned", time.Since(start))
 		res, problems, err = Apply(ctx, c.opts.Admitter, c.opts.Store, &plan)
 		if err != nil {
 			st.resync = true

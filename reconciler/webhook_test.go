@@ -26,7 +26,7 @@ const hookToken = "s3cr3t-hook-token"
 // delivery is a webhook request as a Git host sends it: the host's real
 // payload (from sources/webhook/testdata) with the pushed commit, and its
 // headers.
-func delivery(t *testing.T, provider, commit, id string, token []byte) (http.Header, []byte) {
+func delivery(t testing.TB, provider, commit, id string, token []byte) (http.Header, []byte) {
 	t.Helper()
 	file := map[string]string{"github": "github-push.json", "gitlab": "gitlab-push.json", "gitea": "gitea-push.json"}[provider]
 	raw, err := os.ReadFile(filepath.Join("..", "sources", "webhook", "testdata", file))
