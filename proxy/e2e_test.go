@@ -33,7 +33,7 @@ func startProxier(t *testing.T, n *testNet, cs kubernetes.Interface, serviceIP s
 	table := "navarch-test-" + n.suffix
 	serviceCIDR := serviceIP + "/32"
 	p, err := proxy.New(proxy.Options{
-		NodeName: "node-a", TableName: table, ServiceCIDR: serviceCIDR, ClusterCIDR: n.podCIDR,
+		NodeName: "node-a", NodeIPs: []string{n.gateway}, TableName: table, ServiceCIDR: serviceCIDR, ClusterCIDR: n.podCIDR,
 		Client: cs, MinSyncInterval: 10 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -128,6 +128,15 @@ func TestServiceTrafficReachesReadyEndpoints(t *testing.T) {
 			t.Errorf("got %v, want 20 answers from the endpoints", got)
 		}
 	})
+	t.Run("the NodePort answers on the node's address, to the host and to pods", func(t *testing.T) {
+		url := fmt.Sprintf("http://%s:%d/", n.gateway, nodePort)
+		for _, from := range []string{"", podB} {
+			got := tally(t, client(from), url, 40)
+			if got["a"] == 0 || got["b"] == 0 || got["a"]+got["b"] != 40 {
+				t.Errorf("from %q: got %v, want 40 answers from both endpoints", from, got)
+			}
+		}
+	})
 	t.Run("a port the Service does not have is refused", func(t *testing.T) {
 		_, err := get(host, fmt.Sprintf("http://%s:81/", clusterIP))
 		if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -179,7 +188,7 @@ func TestServiceTrafficReachesReadyEndpoints(t *testing.T) {
 	})
 
 	t.Run("deleting the Service removes its rules", func(t *testing.T) {
-		// Its chains go, and every set and map is empty again.
+		// Its chains go, and every set and map but nodeport-ips is empty again.
 		if err := cs.CoreV1().Services("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +197,7 @@ func TestServiceTrafficReachesReadyEndpoints(t *testing.T) {
 		for {
 			out, err := exec.Command("nft", "list", "table", "ip", table).Output()
 			listing = string(out)
-			if err == nil && !strings.Contains(listing, "default/web/") && !strings.Contains(listing, "elements = ") {
+			if err == nil && !strings.Contains(listing, "default/web/") && strings.Count(listing, "elements = ") == 1 {
 				break
 			}
 			if time.Now().After(deadline) {
