@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/navarch/navarch/internal/testserver"
 	"github.com/navarch/navarch/proxy"
 )
@@ -33,51 +35,7 @@ func BenchmarkEndpointSliceChangeToRules(b *testing.B) {
 	x := 200 + int(time.Now().UnixNano()%50)
 	serviceCIDR := fmt.Sprintf("10.250.%d.0/24", x)
 
-	eslices := make([]*discoveryv1.EndpointSlice, services)
-	var wg sync.WaitGroup
-	errs := make(chan error, services)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < services; i += 8 {
-				name := fmt.Sprintf("svc-%d", i)
-				svc := &corev1.Service{
-					ObjectMeta: metav1.ObjectMeta{Name: name},
-					Spec: corev1.ServiceSpec{
-						ClusterIP: fmt.Sprintf("10.96.%d.%d", i/250, i%250+2),
-						Ports:     []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
-					},
-				}
-				if _, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-					errs <- err
-					return
-				}
-				es := &discoveryv1.EndpointSlice{
-					ObjectMeta:  metav1.ObjectMeta{Name: name + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-					AddressType: discoveryv1.AddressTypeIPv4,
-					Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(8080)), Protocol: ptr.To(corev1.ProtocolTCP)}},
-				}
-				for j := 0; j < endpoints; j++ {
-					es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{
-						Addresses:  []string{fmt.Sprintf("10.244.%d.%d", i/25, (i%25)*10+j+1)},
-						Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
-					})
-				}
-				created, err := cs.DiscoveryV1().EndpointSlices("default").Create(ctx, es, metav1.CreateOptions{})
-				if err != nil {
-					errs <- err
-					return
-				}
-				eslices[i] = created
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatalf("create: %v", err)
-	}
+	eslices := createServices(b, cs, services, endpoints)
 
 	syncs := make(chan proxy.SyncInfo, 1024)
 	table := fmt.Sprintf("navarch-bench-%d", x)
@@ -138,4 +96,59 @@ func BenchmarkEndpointSliceChangeToRules(b *testing.B) {
 		// The part of it spent rendering and in nft.
 		b.ReportMetric(ms(applies[(len(applies)-1)*99/100]), "p99-sync-ms")
 	}
+}
+
+// createServices creates the given number of Services of endpoints each (one
+// EndpointSlice each) in the default namespace, eight at a time, and
+// returns the EndpointSlices.
+func createServices(b *testing.B, cs kubernetes.Interface, services, endpoints int) []*discoveryv1.EndpointSlice {
+	b.Helper()
+	ctx := context.Background()
+	eslices := make([]*discoveryv1.EndpointSlice, services)
+	var wg sync.WaitGroup
+	errs := make(chan error, services)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < services; i += 8 {
+				name := fmt.Sprintf("svc-%d", i)
+				svc := &corev1.Service{
+					ObjectMeta: metav1.ObjectMeta{Name: name},
+					Spec: corev1.ServiceSpec{
+						ClusterIP: fmt.Sprintf("10.96.%d.%d", i/250, i%250+2),
+						Ports:     []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
+					},
+				}
+				if _, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+					errs <- err
+					return
+				}
+				es := &discoveryv1.EndpointSlice{
+					ObjectMeta:  metav1.ObjectMeta{Name: name + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+					AddressType: discoveryv1.AddressTypeIPv4,
+					Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(8080)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+				}
+				for j := 0; j < endpoints; j++ {
+					es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{
+						Addresses:  []string{fmt.Sprintf("10.244.%d.%d", i/25, (i%25)*10+j+1)},
+						Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+					})
+				}
+				created, err := cs.DiscoveryV1().EndpointSlices("default").Create(ctx, es, metav1.CreateOptions{})
+				if err != nil {
+					errs <- err
+					return
+				}
+				eslices[i] = created
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatalf("create: %v", err)
+	}
+	return eslices
+
 }
