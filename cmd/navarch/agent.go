@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/navarch/navarch/apiserver"
+	"github.com/navarch/navarch/apiserver/auth"
 	"github.com/navarch/navarch/config"
 	"github.com/navarch/navarch/kubelet"
 	ctrd "github.com/navarch/navarch/kubelet/containerd"
@@ -166,4 +168,50 @@ func newContainerdRuntime(ctx context.Context, cfg *config.Config, address, podC
 	return ctrd.New(ctx, ctrd.Options{
 		Address: address, StateDir: filepath.Join(cfg.DataDir, runtimeDir), Network: netm, Logger: log,
 	})
+}
+
+// localNode runs this machine's node inside navarch up, joined to the
+// in-process API server with a node token of its own.
+func localNode(cfg *config.Config, logger *slog.Logger) func(context.Context, *apiserver.Server) error {
+	return func(ctx context.Context, srv *apiserver.Server) error {
+		name, err := nodeName(cfg)
+		if err != nil {
+			return err
+		}
+		tok, err := ensureNodeToken(cfg, name)
+		if err != nil {
+			return fmt.Errorf("node token: %w", err)
+		}
+		restCfg := &rest.Config{Host: srv.URL(), BearerToken: tok, TLSClientConfig: rest.TLSClientConfig{CAData: srv.CAPEM()}}
+		return runComponents(ctx, logger, nodeComponents(cfg, logger, restCfg, srv.CAPEM())...)
+	}
+}
+
+// nodeTokenFile keeps the token of navarch up's own node.
+const nodeTokenFile = "node.token"
+
+// ensureNodeToken returns the token of node kept in <data-dir>/node.token
+// while the tokens file still holds it for that node, else a new one.
+func ensureNodeToken(cfg *config.Config, node string) (string, error) {
+	path := filepath.Join(cfg.DataDir, nodeTokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		tok := strings.TrimSpace(string(b))
+		entries, err := auth.LoadTokenFile(tokensFile(cfg))
+		if err != nil {
+			return "", err
+		}
+		for _, e := range entries {
+			if e.Token == tok && e.User.Name == auth.NodeUserPrefix+node {
+				return tok, nil
+			}
+		}
+	}
+	tok, err := auth.NewNodeToken(tokensFile(cfg), node)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return tok, nil
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/navarch/navarch/config"
@@ -68,7 +67,7 @@ func newImageCommand(streams genericiooptions.IOStreams) *cobra.Command {
 				tw := tabwriter.NewWriter(streams.Out, 0, 4, 3, ' ', 0)
 				fmt.Fprintln(tw, "IMAGE\tID\tSIZE")
 				for _, img := range imgs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", img.Ref, shortID(img.ID), resource.NewQuantity(img.Size, resource.BinarySI))
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", img.Ref, shortID(img.ID), humanSize(img.Size))
 				}
 				return tw.Flush()
 			})
@@ -104,7 +103,7 @@ func withImageRuntime(cmd *cobra.Command, f func(context.Context, kubelet.Runtim
 			return fmt.Errorf("no containerd at %s: start navarch up or navarch agent, or give --containerd-address", address)
 		}
 	}
-	netm, err := network.New(network.Options{PodCIDR: "192.0.2.0/24", DataDir: filepath.Join(cfg.DataDir, networkDir)})
+	netm, err := network.New(network.Options{PodCIDR: "10.255.255.0/24", DataDir: filepath.Join(cfg.DataDir, networkDir)})
 	if err != nil {
 		return err
 	}
@@ -121,4 +120,17 @@ func withImageRuntime(cmd *cobra.Command, f func(context.Context, kubelet.Runtim
 func shortID(id string) string {
 	id = strings.TrimPrefix(id, "sha256:")
 	return id[:min(12, len(id))]
+}
+
+// humanSize writes a size in bytes with a binary unit: 2.9MiB.
+func humanSize(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f, i = f/1024, i+1
+	}
+	if i == 0 {
+		return fmt.Sprintf("%dB", n)
+	}
+	return fmt.Sprintf("%.1f%s", f, units[i])
 }

@@ -3,10 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -68,18 +69,25 @@ once. Run on the server's machine, with its data dir.`,
 	return cmd
 }
 
-// serverURL is the server's URL as its admin kubeconfig names it, else
-// https://<this host>:<port>.
+// serverURL is the server's URL for other machines: its admin
+// kubeconfig's, with this host's name in place of a loopback address.
 func serverURL(cfg *config.Config) string {
+	port := strconv.Itoa(cfg.Server.Port)
 	if kc, err := clientcmd.LoadFromFile(cfg.KubeconfigPath()); err == nil {
 		for _, c := range kc.Clusters {
-			if c.Server != "" && !strings.Contains(c.Server, "127.0.0.1") {
+			u, err := url.Parse(c.Server)
+			if err != nil || u.Host == "" {
+				continue
+			}
+			if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
 				return c.Server
 			}
+			port = u.Port()
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "https://SERVER:6443"
 	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("https://%s:%d", host, cfg.Server.Port)
+	host, err := os.Hostname()
+	if err != nil {
+		host = "SERVER"
+	}
+	return "https://" + net.JoinHostPort(host, port)
 }
