@@ -113,6 +113,11 @@ func (k *Kubelet) nodeStatusLoop(ctx context.Context) {
 		k.checkRuntime(ctx)
 		node, wrote, err := k.updateNodeStatus(ctx, last, lastWrite)
 		switch {
+		case apierrors.IsConflict(err):
+			// Changed under us (a pod CIDR, a label): read it again now.
+			k.log.Debug("node changed while writing its status; retrying", "err", err)
+			last = nil
+			k.kickNodeStatus()
 		case err != nil && ctx.Err() == nil:
 			k.log.Warn("update node status", "err", err)
 			last = nil // read it again
