@@ -16,7 +16,9 @@ import (
 // controlPlane is the store (embedded etcd or a client of an external
 // cluster) and the API server over it. At start it writes the admin
 // kubeconfig to <data-dir>/kubeconfig and prints to out how to use it.
-func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) component {
+// beside runs next to the cluster loops (this machine's node in navarch
+// up) and stops before the API server.
+func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer, beside ...func(context.Context, *apiserver.Server) error) component {
 	return component{name: "control plane", run: func(ctx context.Context) error {
 		metrics, err := apiserver.NewMetrics(nil)
 		if err != nil {
@@ -31,7 +33,7 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) compon
 			DataDir:         cfg.DataDir,
 			BindAddress:     cfg.Server.BindAddress,
 			Port:            cfg.Server.Port,
-			TokensFile:      cfg.Server.TokensFile,
+			TokensFile:      tokensFile(cfg),
 			MaxRequestBytes: cfg.Server.MaxRequestBytes,
 			ExtraSANs:       cfg.Server.TLSSANs,
 			Store:           st,
@@ -40,6 +42,9 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) compon
 		})
 		if err != nil {
 			return fmt.Errorf("create API server: %w", err)
+		}
+		if err := srv.EnablePodLogs(); err != nil {
+			return fmt.Errorf("serve pod logs: %w", err)
 		}
 		kubeconfig := cfg.KubeconfigPath()
 		if err := srv.WriteKubeconfig(kubeconfig); err != nil {
@@ -60,7 +65,11 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer) compon
 			func(context.Context) error { return srv.Run(serverCtx) },
 			func(ctx context.Context) error {
 				defer stopServer()
-				return runBeside(ctx, loops.run, loops.leading(leader.ReconcilerLease, gitops.run))
+				fns := []func(context.Context) error{loops.run, loops.leading(leader.ReconcilerLease, gitops.run)}
+				for _, b := range beside {
+					fns = append(fns, func(ctx context.Context) error { return b(ctx, srv) })
+				}
+				return runBeside(ctx, fns...)
 			})
 	}}
 }

@@ -37,6 +37,7 @@ SIGINT or SIGTERM stops everything gracefully.`,
 	config.AddFlags(cmd.Flags(), config.ServerOptions()...)
 	config.AddFlags(cmd.Flags(), config.GitOpsOptions()...)
 	config.AddFlags(cmd.Flags(), config.ControllerOptions()...)
+	config.AddFlags(cmd.Flags(), config.AgentOptions()...)
 	return cmd
 }
 
@@ -44,6 +45,6 @@ SIGINT or SIGTERM stops everything gracefully.`,
 // control plane appends itself here and its options in config.
 func upComponents(cfg *config.Config, logger *slog.Logger, streams genericiooptions.IOStreams) []component {
 	return []component{
-		controlPlane(cfg, logger, streams.Out),
+		controlPlane(cfg, logger, streams.Out, localNode(cfg, logger)),
 	}
 }
