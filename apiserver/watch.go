@@ -95,7 +95,10 @@ func (s *Server) serveWatch(rr *resourceRequest) {
 	switch {
 	case wr.initial:
 		// Read the state, send it, mark its end, then follow from there.
-		res, err := s.store.List(ctx, wr.key, store.ListOptions{ResourceVersion: startRV, Predicate: wr.pred}, rr.res.New)
+		// The list reads the resource's prefix (the store lists under
+		// prefixes only); the predicate keeps the one object a
+		// metadata.name selector names.
+		res, err := s.store.List(ctx, rr.prefix(), store.ListOptions{ResourceVersion: startRV, Predicate: wr.pred}, rr.res.New)
 		if err != nil {
 			sw.failStart(err)
 			return

@@ -135,6 +135,29 @@ func TestAStreamingListSendsTheStateThenTheInitialEventsEndBookmark(t *testing.T
 	}
 }
 
+// TestAStreamingListOfOneNamedObjectSendsIt: kubectl rollout status and
+// wait watch one object by a metadata.name field selector this way.
+func TestAStreamingListOfOneNamedObjectSendsIt(t *testing.T) {
+	srv := testserver.Start(t)
+	ctx := ctxT(t)
+	cms := srv.ClientSet().CoreV1().ConfigMaps("default")
+	for _, n := range []string{"a", "b"} {
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := openWatch(t, srv, "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&fieldSelector=metadata.name%3Db")
+	ev := next(t, events)
+	var cm corev1.ConfigMap
+	_ = json.Unmarshal(ev.Object, &cm)
+	if ev.Type != "ADDED" || cm.Name != "b" {
+		t.Fatalf("got %s of %q, want ADDED of b", ev.Type, cm.Name)
+	}
+	if ev := next(t, events); ev.Type != "BOOKMARK" {
+		t.Fatalf("got %s, want the initial-events-end BOOKMARK", ev.Type)
+	}
+}
+
 func TestWatchesSendBookmarksWhenAllowed(t *testing.T) {
 	srv := testserver.Start(t)
 	ctx := ctxT(t)
