@@ -31,7 +31,7 @@ func TestMain(m *testing.M) { os.Exit(kubectltest.Main(m)) }
 // of its own: a bridge nvt<random> and a /25 of a free /24, handed out by
 // the node-IPAM controller.
 type realNode struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *testserver.Server
 	name    string
 	ctdDir  string
@@ -48,7 +48,7 @@ type realNode struct {
 
 // startRealNode starts containerd, the node-IPAM controller and a kubelet
 // named name. Everything is stopped and removed when the test ends.
-func startRealNode(t *testing.T, srv *testserver.Server, name string, change ...func(*kubelet.Options)) *realNode {
+func startRealNode(t testing.TB, srv *testserver.Server, name string, change ...func(*kubelet.Options)) *realNode {
 	t.Helper()
 	containerdtest.Require(t, "containerd", "runc")
 	netOpts := containerdtest.PodNetwork(t)

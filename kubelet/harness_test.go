@@ -55,7 +55,7 @@ type runningKubelet struct {
 }
 
 // runKubelet starts a kubelet with opts and stops it when the test ends.
-func runKubelet(t *testing.T, opts kubelet.Options) *runningKubelet {
+func runKubelet(t testing.TB, opts kubelet.Options) *runningKubelet {
 	t.Helper()
 	k, err := kubelet.New(opts)
 	if err != nil {
