@@ -77,7 +77,7 @@ func (k *Kubelet) ContainerLogs(ctx context.Context, namespace, podName, contain
 		}
 	}
 	if pod == nil || k.runtime() == nil {
-		return fmt.Errorf("%w: pod %q in namespace %q is not on this node", ErrLogNotFound, podName, namespace)
+		return logNotFound(fmt.Sprintf("pod %q in namespace %q is not on this node", podName, namespace))
 	}
 	state, err := k.readPodState(ctx, pod.UID)
 	if err != nil {
@@ -90,9 +90,9 @@ func (k *Kubelet) ContainerLogs(ctx context.Context, namespace, podName, contain
 	}
 	if len(insts) <= idx {
 		if opts.Previous {
-			return fmt.Errorf("%w: previous terminated container %q in pod %q not found", ErrLogNotFound, container, podName)
+			return logNotFound(fmt.Sprintf("previous terminated container %q in pod %q not found", container, podName))
 		}
-		return fmt.Errorf("%w: container %q in pod %q is waiting to start: %s", ErrLogNotFound, container, podName, waitingReason(pod, container))
+		return logNotFound(fmt.Sprintf("container %q in pod %q is waiting to start: %s", container, podName, waitingReason(pod, container)))
 	}
 	inst := insts[idx]
 	path := inst.LogPath
@@ -108,6 +108,12 @@ func (k *Kubelet) ContainerLogs(ctx context.Context, namespace, podName, contain
 	}
 	return ignoreLimit(k.followLog(ctx, path, offset, inst.ID, w))
 }
+
+// logNotFound is an ErrLogNotFound whose message is Kubernetes' alone.
+type logNotFound string
+
+func (e logNotFound) Error() string        { return string(e) }
+func (e logNotFound) Is(target error) bool { return target == ErrLogNotFound }
 
 func waitingReason(pod *corev1.Pod, container string) string {
 	for _, cs := range append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...) {
