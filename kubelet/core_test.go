@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestBackoffCurveStartsAtOnceThenDoublesToMax(t *testing.T) {
@@ -69,39 +68,6 @@ func TestExpandFollowsKubernetesRules(t *testing.T) {
 		if got := expand(tt.in, vars); got != tt.want {
 			t.Errorf("expand(%q): got %q, want %q", tt.in, got, tt.want)
 		}
-	}
-}
-
-func TestServiceEnvVarsMatchKubernetes(t *testing.T) {
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "redis-primary"}, Spec: corev1.ServiceSpec{
-		ClusterIP: "10.96.0.11",
-		Ports: []corev1.ServicePort{
-			{Name: "db", Port: 6379, Protocol: corev1.ProtocolTCP},
-			{Name: "metrics", Port: 9121, Protocol: corev1.ProtocolUDP},
-		},
-	}}
-	headless := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "h"}, Spec: corev1.ServiceSpec{ClusterIP: "None", Ports: []corev1.ServicePort{{Port: 1}}}}
-	got := map[string]string{}
-	for _, e := range ServiceEnvVars([]*corev1.Service{svc, headless}) {
-		got[e.Name] = e.Value
-	}
-	want := map[string]string{
-		"REDIS_PRIMARY_SERVICE_HOST":         "10.96.0.11",
-		"REDIS_PRIMARY_SERVICE_PORT":         "6379",
-		"REDIS_PRIMARY_SERVICE_PORT_DB":      "6379",
-		"REDIS_PRIMARY_SERVICE_PORT_METRICS": "9121",
-		"REDIS_PRIMARY_PORT":                 "tcp://10.96.0.11:6379",
-		"REDIS_PRIMARY_PORT_6379_TCP":        "tcp://10.96.0.11:6379",
-		"REDIS_PRIMARY_PORT_6379_TCP_PROTO":  "tcp",
-		"REDIS_PRIMARY_PORT_6379_TCP_PORT":   "6379",
-		"REDIS_PRIMARY_PORT_6379_TCP_ADDR":   "10.96.0.11",
-		"REDIS_PRIMARY_PORT_9121_UDP":        "udp://10.96.0.11:9121",
-		"REDIS_PRIMARY_PORT_9121_UDP_PROTO":  "udp",
-		"REDIS_PRIMARY_PORT_9121_UDP_PORT":   "9121",
-		"REDIS_PRIMARY_PORT_9121_UDP_ADDR":   "10.96.0.11",
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("got %v\nwant %v", got, want)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/navarch/navarch/proxy"
 )
 
 // containerEnv resolves c's environment as Kubernetes does: envFrom
@@ -114,51 +115,13 @@ func (k *Kubelet) serviceEnv(pod *corev1.Pod) []EnvVar {
 		services = append(services, s)
 	}
 	slices.SortFunc(services, func(a, b *corev1.Service) int { return strings.Compare(a.Name, b.Name) })
-	return ServiceEnvVars(services)
-}
-
-// ServiceEnvVars returns Kubernetes' environment variables for services
-// (those with a cluster IP): NAME_SERVICE_HOST, NAME_SERVICE_PORT,
-// NAME_SERVICE_PORT_<PORT NAME> and the Docker link variables NAME_PORT,
-// NAME_PORT_<port>_<PROTO>{,_PROTO,_PORT,_ADDR}, in the order given.
-func ServiceEnvVars(services []*corev1.Service) []EnvVar {
-	var out []EnvVar
-	for _, s := range services {
-		ip := s.Spec.ClusterIP
-		if ip == "" || ip == corev1.ClusterIPNone || len(s.Spec.Ports) == 0 {
-			continue
-		}
-		prefix := envName(s.Name)
-		out = append(out,
-			EnvVar{Name: prefix + "_SERVICE_HOST", Value: ip},
-			EnvVar{Name: prefix + "_SERVICE_PORT", Value: strconv.Itoa(int(s.Spec.Ports[0].Port))})
-		for _, p := range s.Spec.Ports {
-			if p.Name != "" {
-				out = append(out, EnvVar{Name: prefix + "_SERVICE_PORT_" + envName(p.Name), Value: strconv.Itoa(int(p.Port))})
-			}
-		}
-		for i, p := range s.Spec.Ports {
-			proto := string(p.Protocol)
-			if proto == "" {
-				proto = string(corev1.ProtocolTCP)
-			}
-			lower := strings.ToLower(proto)
-			url := lower + "://" + net.JoinHostPort(ip, strconv.Itoa(int(p.Port)))
-			if i == 0 {
-				out = append(out, EnvVar{Name: prefix + "_PORT", Value: url})
-			}
-			pp := fmt.Sprintf("%s_PORT_%d_%s", prefix, p.Port, strings.ToUpper(proto))
-			out = append(out,
-				EnvVar{Name: pp, Value: url},
-				EnvVar{Name: pp + "_PROTO", Value: lower},
-				EnvVar{Name: pp + "_PORT", Value: strconv.Itoa(int(p.Port))},
-				EnvVar{Name: pp + "_ADDR", Value: ip})
-		}
+	vars := proxy.ServiceEnvironment(services)
+	out := make([]EnvVar, len(vars))
+	for i, v := range vars {
+		out[i] = EnvVar{Name: v.Name, Value: v.Value}
 	}
 	return out
 }
-
-func envName(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
 
 // envResolver reads the ConfigMaps and Secrets one container refers to,
 // each once.
