@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,6 +127,9 @@ func TestRealPodSharesOneIPAndReachesEverythingItShould(t *testing.T) {
 			t.Fatalf("IP %s still allocated after the pod was deleted", p.Status.PodIP)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if ns, _ := os.ReadDir(filepath.Join(n.net.DataDir, "netns")); len(ns) != 0 {
+		t.Errorf("pinned network namespaces after the deletion: got %d, want none", len(ns))
 	}
 }
 
@@ -357,6 +361,9 @@ func TestRealKubeletRestartAdoptsRunningContainers(t *testing.T) {
 	}
 	if len(ctrs) != 2 {
 		t.Errorf("containers after the restart: got %d, want keep's 2", len(ctrs))
+	}
+	if ns, _ := os.ReadDir(filepath.Join(n.net.DataDir, "netns")); len(ns) != 1 {
+		t.Errorf("pinned network namespaces after the restart: got %d, want keep's 1", len(ns))
 	}
 	if got := httpGet(t, "http://"+net.JoinHostPort(after.Status.PodIP, "8080")+"/hostname"); got != "keep" {
 		t.Errorf("the adopted pod answers %q, want keep", got)

@@ -374,11 +374,19 @@ func (k *Kubelet) containerMounts(pod *corev1.Pod, c *corev1.Container) ([]Mount
 			if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
 				return nil, fmt.Errorf("volumeMount %q: subPath %q must stay inside the volume", vm.Name, vm.SubPath)
 			}
+			root := src
 			src = filepath.Join(src, clean)
 			if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
-				if err := os.MkdirAll(src, 0o755); err != nil {
+				// The folder gets its volume's mode: an emptyDir's 0777
+				// stays writable for any user.
+				perm := os.FileMode(0o755)
+				if st, err := os.Stat(root); err == nil {
+					perm = st.Mode().Perm()
+				}
+				if err := os.MkdirAll(src, perm); err != nil {
 					return nil, err
 				}
+				os.Chmod(src, perm)
 			}
 		}
 		out = append(out, Mount{HostPath: src, ContainerPath: vm.MountPath, ReadOnly: ro})
