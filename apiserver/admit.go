@@ -24,21 +24,30 @@ const (
 // prepares one change exactly as a client's request would be prepared and
 // returns the store operations that make it, writing nothing itself.
 //
-//   - AdmitCreate (old nil): obj is defaulted, given its cluster IP and node
-//     ports if it is a Service, prepared (uid, timestamps, generation,
-//     status), validated and given managedFields for manager, in place;
-//     the op creates it. A namespace being deleted refuses new objects
+//   - AdmitCreate (old nil): obj is defaulted, prepared (uid, timestamps,
+//     generation, status), validated, given its cluster IP and node ports
+//     if it is a Service, and given managedFields for manager, in place;
+//     the ops create it and, for a Service, the keys of its allocations. A namespace being deleted refuses new objects
 //     (403); a namespace that does not exist yet is not checked, since the
 //     same transaction may create it.
 //   - AdmitUpdate: obj is the new version of the live object old; it is
 //     defaulted, prepared as an update (generation, status and allocated
-//     values kept), validated as an update and its managedFields updated,
-//     in place; the op stores it with old's resourceVersion as a
-//     precondition.
+//     values kept), validated as an update, given the node ports a new
+//     type needs, and its managedFields updated, in place; the ops store
+//     it with old's resourceVersion as a precondition, and take or release
+//     a Service's allocations.
 //   - AdmitDelete (obj nil): the op deletes old with its resourceVersion as
 //     a precondition or, for an object that has to wait (a Namespace, an
 //     object with finalizers, a pod bound to a node), stores it with its
-//     deletionTimestamp set.
+//     deletionTimestamp set. A Service deleted at once releases its
+//     allocations in the same ops.
+//
+// Services admitted one after another (a revision) never get the same
+// cluster IP or node port: the values planned for one are kept from the
+// others for a minute (alloc.Reservations), until their transaction has
+// surely committed or failed. Allocation keys are created only if absent,
+// so a transaction whose values another writer took meanwhile fails with
+// store.ErrExists; the caller admits again.
 //
 // Ops whose Object is obj use obj itself, so that the transaction's
 // revision lands in it. Validation failures are 422 Invalid StatusErrors
@@ -54,7 +63,7 @@ func (s *Server) Admit(ctx context.Context, action string, res api.Resource, obj
 	rr := &resourceRequest{
 		info: &RequestInfo{Verb: action, APIGroup: res.Group, APIVersion: res.Version, Resource: res.Resource,
 			Namespace: m.GetNamespace(), Name: m.GetName()},
-		res: res, c: ctx,
+		res: res, c: ctx, batch: true,
 	}
 	key := res.StorageKey(m.GetNamespace(), m.GetName())
 	switch action {
@@ -75,7 +84,7 @@ func (s *Server) Admit(ctx context.Context, action string, res api.Resource, obj
 		if err := assign(obj, tracked); err != nil {
 			return nil, err
 		}
-		return []store.Op{{Type: store.OpCreate, Key: key, Object: obj}}, nil
+		return append([]store.Op{{Type: store.OpCreate, Key: key, Object: obj}}, planOps(rr.plan)...), nil
 	case AdmitUpdate:
 		rv, err := store.ParseResourceVersion(metaOf(old).GetResourceVersion())
 		if err != nil {
@@ -89,7 +98,7 @@ func (s *Server) Admit(ctx context.Context, action string, res api.Resource, obj
 		if err := assign(obj, out); err != nil {
 			return nil, err
 		}
-		return []store.Op{{Type: store.OpUpdate, Key: key, Object: obj, ResourceVersion: rv}}, nil
+		return append([]store.Op{{Type: store.OpUpdate, Key: key, Object: obj, ResourceVersion: rv}}, planOps(rr.plan)...), nil
 	case AdmitDelete:
 		rv, err := store.ParseResourceVersion(m.GetResourceVersion())
 		if err != nil {
@@ -104,7 +113,11 @@ func (s *Server) Admit(ctx context.Context, action string, res api.Resource, obj
 		case pending:
 			return []store.Op{{Type: store.OpUpdate, Key: key, Object: next, ResourceVersion: rv}}, nil
 		}
-		return []store.Op{{Type: store.OpDelete, Key: key, ResourceVersion: rv}}, nil
+		release, err := s.releaseOps(ctx, old)
+		if err != nil {
+			return nil, storeError(err, res.GroupResource(), m.GetName())
+		}
+		return append([]store.Op{{Type: store.OpDelete, Key: key, ResourceVersion: rv}}, release...), nil
 	}
 	return nil, fmt.Errorf("admit: unknown action %q", action)
 }

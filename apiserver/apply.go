@@ -25,12 +25,7 @@ func (s *Server) serveApply(rr *resourceRequest, p *patchRequest) {
 		return
 	}
 	force := p.opts.Force != nil && *p.opts.Force
-	created := false
-	prepare := func(cur runtime.Object, exists bool) (runtime.Object, error) {
-		created = !exists
-		if err := rr.checkStoredPod(cur); exists && err != nil {
-			return nil, err
-		}
+	out, created, err := s.write(rr, p.dryRun, true, func(cur runtime.Object, exists bool) (runtime.Object, error) {
 		if !exists {
 			if rr.info.Subresource != "" {
 				return nil, storeError(store.ErrNotFound, rr.gr(), rr.info.Name)
@@ -38,29 +33,10 @@ func (s *Server) serveApply(rr *resourceRequest, p *patchRequest) {
 			return s.applyCreate(rr, patch, p.manager, force)
 		}
 		return s.applyUpdate(rr, cur, patch, p.manager, force)
-	}
-
-	var out runtime.Object
-	if p.dryRun {
-		cur := rr.res.New()
-		err := s.store.Get(rr.ctx(), rr.key(), cur)
-		exists := err == nil
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			rr.fail(storeError(err, rr.gr(), rr.info.Name))
-			return
-		}
-		out, err = prepare(cur, exists)
-		if err != nil {
-			rr.fail(err)
-			return
-		}
-	} else {
-		out = rr.res.New()
-		err := s.store.GuaranteedUpdate(rr.ctx(), rr.key(), out, true, prepare)
-		if err != nil {
-			rr.fail(storeError(err, rr.gr(), rr.info.Name))
-			return
-		}
+	})
+	if err != nil {
+		rr.fail(err)
+		return
 	}
 	code := http.StatusOK
 	if created {
@@ -142,13 +118,13 @@ func (s *Server) applyUpdate(rr *resourceRequest, cur runtime.Object, patch *uns
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	if err := s.allocate(rr, obj, cur); err != nil {
-		return nil, err
-	}
 	m := metaOf(obj)
 	m.SetResourceVersion(metaOf(cur).GetResourceVersion())
 	if errs := api.ValidateUpdate(obj, cur); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(rr.gk(), rr.info.Name, errs)
+	}
+	if err := s.allocate(rr, obj, cur); err != nil {
+		return nil, err
 	}
 	return obj, nil
 }

@@ -93,7 +93,10 @@ func checkNamespace(rr *resourceRequest, m metav1.Object) error {
 }
 
 // create admits obj and stores it (unless dryRun); on success obj holds
-// what was stored, with its resourceVersion.
+// what was stored, with its resourceVersion. A Service's allocations are
+// committed in the same transaction; when another writer takes one of its
+// values first, or a generated name is taken, the request is admitted
+// again.
 func (s *Server) create(rr *resourceRequest, obj runtime.Object, manager string, dryRun bool) error {
 	m, err := meta.Accessor(obj)
 	if err != nil {
@@ -103,41 +106,56 @@ func (s *Server) create(rr *resourceRequest, obj runtime.Object, manager string,
 	if m.GetResourceVersion() != "" {
 		return apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
 	}
-	if err := s.admitCreate(rr, obj); err != nil {
-		return err
-	}
-	if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), true); err != nil {
-		return err
-	}
-	tracked, err := s.fields.update(rr, rr.res.New(), obj, manager, "")
-	if err != nil {
-		return apierrors.NewInternalError(err)
-	}
-	if err := assign(obj, tracked); err != nil {
-		return err
-	}
-	if dryRun {
-		return nil
-	}
+	request := obj.DeepCopyObject()
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := assign(obj, request.DeepCopyObject()); err != nil {
+				return apierrors.NewInternalError(err)
+			}
+		}
 		if generate {
 			m.SetName(m.GetGenerateName() + utilrand.String(5))
 		}
-		err := s.store.Create(rr.ctx(), rr.res.StorageKey(m.GetNamespace(), m.GetName()), obj)
-		if err == nil {
+		if err := s.admitCreate(rr, obj); err != nil {
+			return err
+		}
+		if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), true); err != nil {
+			return err
+		}
+		tracked, err := s.fields.update(rr, rr.res.New(), obj, manager, "")
+		if err != nil {
+			return apierrors.NewInternalError(err)
+		}
+		if err := assign(obj, tracked); err != nil {
+			return err
+		}
+		if dryRun {
 			return nil
 		}
-		if generate && errors.Is(err, store.ErrExists) && attempt < generateNameAttempts {
-			continue
+		key := rr.res.StorageKey(m.GetNamespace(), m.GetName())
+		if rr.plan.HasOps() {
+			err = s.commitWithPlan(rr.ctx(), key, obj, 0, rr.plan)
+		} else {
+			err = s.store.Create(rr.ctx(), key, obj)
 		}
-		if generate && errors.Is(err, store.ErrExists) {
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errAllocationRaced) && attempt < allocationAttempts:
+			continue
+		case errors.Is(err, errAllocationRaced):
+			return errRaceRetries(rr, m.GetName())
+		case generate && errors.Is(err, store.ErrExists) && attempt < generateNameAttempts:
+			continue
+		case generate && errors.Is(err, store.ErrExists):
 			return apierrors.NewGenerateNameConflict(rr.gr(), m.GetName(), 1)
 		}
 		return storeError(err, rr.gr(), m.GetName())
 	}
 }
 
-// admitCreate defaults, prepares and validates a new object.
+// admitCreate defaults, prepares and validates a new object, and plans a
+// Service's allocations (see allocate).
 func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object) error {
 	m, _ := meta.Accessor(obj)
 	if m.GetName() == "" && m.GetGenerateName() != "" {
@@ -146,16 +164,13 @@ func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object) error {
 		defer m.SetName("")
 	}
 	api.Default(obj)
-	if err := s.allocate(rr, obj, nil); err != nil {
-		return err
-	}
 	if err := api.PrepareForCreate(obj, s.nowMeta()); err != nil {
 		return apierrors.NewInternalError(err)
 	}
 	if errs := api.Validate(obj); len(errs) > 0 {
 		return apierrors.NewInvalid(rr.gk(), m.GetName(), errs)
 	}
-	return nil
+	return s.allocate(rr, obj, nil)
 }
 
 // checkNamespaceLifecycle refuses to create an object in a namespace that is being

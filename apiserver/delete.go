@@ -105,7 +105,8 @@ func returnsDeletedObject(rr *resourceRequest) bool {
 // with finalizers (including those the propagation policy asks for) — by
 // setting its deletionTimestamp and leaving the rest to the kubelet, the
 // garbage collector or the finalizers' owners. deleted tells which; obj is
-// the object's last or current state.
+// the object's last or current state. A Service deleted at once gives
+// back its cluster IP and node ports in the same transaction.
 func (s *Server) delete(rr *resourceRequest, name string, opts *metav1.DeleteOptions) (obj runtime.Object, deleted bool, err error) {
 	ctx := rr.ctx()
 	key := rr.res.StorageKey(rr.namespace(), name)
@@ -150,9 +151,12 @@ func (s *Server) delete(rr *resourceRequest, name string, opts *metav1.DeleteOpt
 			return next, false, nil
 		}
 		out := rr.res.New()
-		err = s.store.Delete(ctx, key, out, rv)
-		if errors.Is(err, store.ErrConflict) && attempt < deleteAttempts {
+		err = s.deleteObject(ctx, key, cur, out, rv)
+		if (errors.Is(err, store.ErrConflict) || errors.Is(err, errAllocationRaced)) && attempt < deleteAttempts {
 			continue
+		}
+		if errors.Is(err, errAllocationRaced) {
+			return nil, false, errRaceRetries(rr, name)
 		}
 		if err != nil {
 			return nil, false, storeError(err, rr.gr(), name)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/navarch/navarch/apiserver/alloc"
 	"github.com/navarch/navarch/store"
 )
 
@@ -62,9 +63,14 @@ type Options struct {
 	// ServiceCIDR is the range Services' cluster IPs come from; empty
 	// means DefaultServiceCIDR.
 	ServiceCIDR string
-	// NodePortRange is the range of node ports, "<first>-<last>"; empty
-	// means DefaultNodePortRange.
+	// NodePortRange is the inclusive range of node ports,
+	// "<first>-<last>"; empty means DefaultNodePortRange.
 	NodePortRange string
+	// AllocationRepairInterval is how often Run reconciles the Service
+	// allocation keys with the Services (it also does at start): keys
+	// whose Service is gone are released, missing ones created. 0 means
+	// DefaultAllocationRepairInterval; negative repairs at start only.
+	AllocationRepairInterval time.Duration
 	// ShutdownTimeout is how long Run waits, once its context ends, for
 	// requests under way; then it closes the connections. 0 means
 	// DefaultShutdownTimeout; negative closes them at once (tests).
@@ -98,6 +104,9 @@ func (o Options) withDefaults() Options {
 	if o.NodePortRange == "" {
 		o.NodePortRange = DefaultNodePortRange
 	}
+	if o.AllocationRepairInterval == 0 {
+		o.AllocationRepairInterval = DefaultAllocationRepairInterval
+	}
 	return o
 }
 
@@ -119,8 +128,7 @@ func (o Options) Validate() error {
 	if o.MaxRequestBytes < 0 {
 		errs = append(errs, fmt.Errorf("max request bytes %d is negative", o.MaxRequestBytes))
 	}
-	d := o.withDefaults()
-	if _, err := newServiceNetwork(d.ServiceCIDR, d.NodePortRange); err != nil {
+	if err := (alloc.Options{ServiceCIDR: o.ServiceCIDR, NodePortRange: o.NodePortRange}).Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if o.MinWatchTimeout < 0 {

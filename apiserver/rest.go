@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/navarch/navarch/api"
+	"github.com/navarch/navarch/apiserver/alloc"
 )
 
 var emptyGVK = schema.GroupVersionKind{}
@@ -33,6 +34,12 @@ type resourceRequest struct {
 	// c is the context of an in-process admission (no HTTP request).
 	c    context.Context
 	warn warnings
+	// plan is the allocation plan of the Service being written, set by
+	// admission (see allocate) for the write to commit.
+	plan *alloc.Plan
+	// batch marks an in-process admission whose writes are committed
+	// later, together with others (Admit): its plans use reservations.
+	batch bool
 }
 
 func (rr *resourceRequest) ctx() context.Context {

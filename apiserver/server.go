@@ -20,6 +20,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
 	"github.com/navarch/navarch/api"
+	"github.com/navarch/navarch/apiserver/alloc"
 	"github.com/navarch/navarch/apiserver/auth"
 	"github.com/navarch/navarch/store"
 )
@@ -50,8 +51,10 @@ type Server struct {
 	protobuf  runtime.Encoder
 	fields    *fieldManagers
 	discovery *discovery
-	network   *serviceNetwork
-	now       func() time.Time
+	alloc     *alloc.Allocator
+	// reservations keep the Services admitted together by Admit apart.
+	reservations *alloc.Reservations
+	now          func() time.Time
 
 	// public serves unauthenticated paths added with Handle; private
 	// authenticated ones added with HandleAuthenticated.
@@ -108,9 +111,10 @@ func New(opts Options) (*Server, error) {
 	utilruntime.Must(metav1.AddMetaToScheme(scheme))
 	scheme.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.DeleteOptions{}, &metav1.CreateOptions{},
 		&metav1.UpdateOptions{}, &metav1.PatchOptions{}, &metav1.ListOptions{}, &metav1.GetOptions{})
-	if s.network, err = newServiceNetwork(opts.ServiceCIDR, opts.NodePortRange); err != nil {
+	if s.alloc, err = alloc.New(opts.Store, alloc.Options{ServiceCIDR: opts.ServiceCIDR, NodePortRange: opts.NodePortRange}); err != nil {
 		return nil, err
 	}
+	s.reservations = alloc.NewReservations(0, opts.Now)
 	s.decoders = newDecoders(scheme)
 	s.protobuf = protobuf.NewSerializer(scheme, scheme)
 	s.fields = newFieldManagers(scheme)
@@ -178,6 +182,8 @@ func (s *Server) run(ctx context.Context) error {
 	if err := s.ensureNamespaces(ctx); err != nil {
 		return err
 	}
+	s.repairAllocations(ctx)
+	go s.repairLoop(ctx)
 	srv := &http.Server{
 		Handler:           s,
 		TLSConfig:         s.pki.TLSConfig(),

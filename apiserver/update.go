@@ -78,7 +78,7 @@ func checkName(rr *resourceRequest, m metav1.Object) error {
 // admitUpdate turns obj, the client's new version of cur, into what is
 // stored: the resourceVersion precondition, Kubernetes' update preparation
 // (of the main resource or of the status subresource), defaults,
-// validation and managed fields.
+// validation, a Service's allocations (see allocate) and managed fields.
 func (s *Server) admitUpdate(rr *resourceRequest, obj, cur runtime.Object, manager string) (runtime.Object, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
@@ -99,13 +99,13 @@ func (s *Server) admitUpdate(rr *resourceRequest, obj, cur runtime.Object, manag
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	if err := s.allocate(rr, obj, cur); err != nil {
-		return nil, err
-	}
 	m, _ = meta.Accessor(obj)
 	m.SetResourceVersion(cm.GetResourceVersion())
 	if errs := api.ValidateUpdate(obj, cur); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(rr.gk(), rr.info.Name, errs)
+	}
+	if err := s.allocate(rr, obj, cur); err != nil {
+		return nil, err
 	}
 	out, err := s.fields.update(rr, cur, obj, manager, sub)
 	if err != nil {
@@ -117,60 +117,111 @@ func (s *Server) admitUpdate(rr *resourceRequest, obj, cur runtime.Object, manag
 // errDeleteInstead stops a GuaranteedUpdate whose result is an object
 // ready to go: being deleted, with its last finalizer removed.
 type errDeleteInstead struct {
-	obj runtime.Object
+	cur runtime.Object // as stored
 	rv  int64
 }
 
 func (e *errDeleteInstead) Error() string { return "delete instead of update" }
+
+// errTxnInstead stops a GuaranteedUpdate whose result must be written
+// together with allocation changes: a Service taking or giving back
+// cluster IPs or node ports.
+type errTxnInstead struct {
+	obj runtime.Object
+	rv  int64 // 0: create
+}
+
+func (e *errTxnInstead) Error() string { return "write in a transaction instead of update" }
 
 // update reads the object, lets prepare turn it into its new version and
 // stores that, retrying on concurrent writes. A new version that removes
 // the last finalizer of an object being deleted deletes it instead, as
 // Kubernetes does. With dryRun nothing is written.
 func (s *Server) update(rr *resourceRequest, dryRun bool, prepare func(cur runtime.Object) (runtime.Object, error)) (runtime.Object, error) {
+	out, _, err := s.write(rr, dryRun, false, func(cur runtime.Object, _ bool) (runtime.Object, error) {
+		return prepare(cur)
+	})
+	return out, err
+}
+
+// write is update for writes that may also create (mayCreate: server-side
+// apply), when prepare is called with exists false and an empty object.
+// created tells whether the object was created. A Service write that
+// changes allocations (rr.plan) is committed in one transaction with
+// them, and prepared again when another writer took one of its values.
+func (s *Server) write(rr *resourceRequest, dryRun, mayCreate bool, prepare func(cur runtime.Object, exists bool) (runtime.Object, error)) (out runtime.Object, created bool, err error) {
 	ctx, key := rr.ctx(), rr.key()
 	if dryRun {
 		cur := rr.res.New()
-		if err := s.store.Get(ctx, key, cur); err != nil {
-			return nil, storeError(err, rr.gr(), rr.info.Name)
+		err := s.store.Get(ctx, key, cur)
+		exists := err == nil
+		if err != nil && (!mayCreate || !errors.Is(err, store.ErrNotFound)) {
+			return nil, false, storeError(err, rr.gr(), rr.info.Name)
 		}
-		if err := rr.checkStoredPod(cur); err != nil {
-			return nil, err
+		if exists {
+			if err := rr.checkStoredPod(cur); err != nil {
+				return nil, false, err
+			}
 		}
-		return prepare(cur)
+		out, err := prepare(cur, exists)
+		return out, !exists, err
 	}
 	for attempt := 0; ; attempt++ {
 		out := rr.res.New()
-		err := s.store.GuaranteedUpdate(ctx, key, out, false, func(cur runtime.Object, _ bool) (runtime.Object, error) {
-			if err := rr.checkStoredPod(cur); err != nil {
-				return nil, err
+		err := s.store.GuaranteedUpdate(ctx, key, out, mayCreate, func(cur runtime.Object, exists bool) (runtime.Object, error) {
+			created = !exists
+			if exists {
+				if err := rr.checkStoredPod(cur); err != nil {
+					return nil, err
+				}
 			}
-			obj, err := prepare(cur)
+			rr.plan = nil
+			obj, err := prepare(cur, exists)
 			if err != nil {
 				return nil, err
 			}
-			if shouldDeleteDuringUpdate(obj, cur) {
-				rv, _ := store.ParseResourceVersion(metaOf(cur).GetResourceVersion())
-				return nil, &errDeleteInstead{obj: obj, rv: rv}
+			var rv int64
+			if exists {
+				rv, _ = store.ParseResourceVersion(metaOf(cur).GetResourceVersion())
+			}
+			if exists && shouldDeleteDuringUpdate(obj, cur) {
+				return nil, &errDeleteInstead{cur: cur, rv: rv}
+			}
+			if rr.plan.HasOps() {
+				return nil, &errTxnInstead{obj: obj, rv: rv}
 			}
 			return obj, nil
 		})
-		var del *errDeleteInstead
-		if !errors.As(err, &del) {
-			if err != nil {
-				return nil, storeError(err, rr.gr(), rr.info.Name)
+		var (
+			del *errDeleteInstead
+			txn *errTxnInstead
+		)
+		switch {
+		case errors.As(err, &del):
+			out = rr.res.New()
+			err = s.deleteObject(ctx, key, del.cur, out, del.rv)
+		case errors.As(err, &txn):
+			out = txn.obj
+			err = s.commitWithPlan(ctx, key, txn.obj, txn.rv, rr.plan)
+			if errors.Is(err, store.ErrExists) && txn.rv == 0 && !errors.Is(err, errAllocationRaced) {
+				err = fmt.Errorf("%w: %w", store.ErrConflict, err) // created meanwhile: prepare again
 			}
-			return out, nil
+		default:
+			if err != nil {
+				return nil, false, storeError(err, rr.gr(), rr.info.Name)
+			}
+			return out, created, nil
 		}
-		deleted := rr.res.New()
-		err = s.store.Delete(ctx, key, deleted, del.rv)
-		if errors.Is(err, store.ErrConflict) && attempt < deleteAttempts {
+		if (errors.Is(err, store.ErrConflict) || errors.Is(err, errAllocationRaced)) && attempt < deleteAttempts {
 			continue
 		}
-		if err != nil {
-			return nil, storeError(err, rr.gr(), rr.info.Name)
+		if errors.Is(err, errAllocationRaced) {
+			return nil, false, errRaceRetries(rr, rr.info.Name)
 		}
-		return deleted, nil
+		if err != nil {
+			return nil, false, storeError(err, rr.gr(), rr.info.Name)
+		}
+		return out, created, nil
 	}
 }
 

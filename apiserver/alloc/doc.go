@@ -45,6 +45,12 @@
 // the allocation's resourceVersion and only touch keys owned by the
 // Service's uid, so releasing never frees a value someone else holds.
 //
+// A writer that plans several Services before committing them together
+// (the API server's Admit, for a GitOps revision) passes
+// WithReservations: values planned for one Service of the batch are then
+// neither drawn for nor granted to another for a minute, whereas etcd
+// alone would only tell them apart at commit.
+//
 // The simple path, for callers without a transaction of their own:
 // AllocateService and ReleaseService (plan and commit the plan's ops
 // alone), and AllocateIP/ReleaseIP, AllocateNodePort/ReleaseNodePort for

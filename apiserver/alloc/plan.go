@@ -49,22 +49,25 @@ func (p *Plan) String() string {
 // It fails with an *InvalidError when svc asks for a value that is taken
 // or out of range, with ErrFull when no value is left, or with the store's
 // error. It only reads.
-func (a *Allocator) PlanCreate(ctx context.Context, svc *corev1.Service) (*Plan, error) {
-	return a.plan(ctx, nil, svc)
+func (a *Allocator) PlanCreate(ctx context.Context, svc *corev1.Service, opts ...PlanOption) (*Plan, error) {
+	return a.plan(ctx, nil, svc, opts)
 }
 
 // PlanUpdate plans the allocations of an update of old (as stored) to svc,
 // as PlanCreate does for what svc holds that old did not, and releases
 // what old held that svc does not. Values old held already are kept
 // without a check (their keys are created if missing).
-func (a *Allocator) PlanUpdate(ctx context.Context, old, svc *corev1.Service) (*Plan, error) {
-	return a.plan(ctx, old, svc)
+func (a *Allocator) PlanUpdate(ctx context.Context, old, svc *corev1.Service, opts ...PlanOption) (*Plan, error) {
+	return a.plan(ctx, old, svc, opts)
 }
 
 // PlanDelete plans the release of everything svc (as stored) holds.
 func (a *Allocator) PlanDelete(ctx context.Context, svc *corev1.Service) (*Plan, error) {
-	return a.plan(ctx, svc, nil)
+	return a.plan(ctx, svc, nil, nil)
 }
+
+// HasOps reports whether p changes any allocation; a nil plan does not.
+func (p *Plan) HasOps() bool { return p != nil && len(p.Ops) > 0 }
 
 // Raced reports whether err, from a transaction holding p.Ops, failed
 // because another writer took a value p takes, or changed an allocation p
@@ -102,11 +105,15 @@ type planner struct {
 	inv    InvalidError
 	keep   map[string]bool // keys the Service holds after the write
 	chosen map[*span]map[uint32]bool
+	res    *Reservations // nil: none
 }
 
-func (a *Allocator) plan(ctx context.Context, old, svc *corev1.Service) (*Plan, error) {
+func (a *Allocator) plan(ctx context.Context, old, svc *corev1.Service, opts []PlanOption) (*Plan, error) {
 	pl := &planner{a: a, p: &Plan{}, oldSvc: old, keep: map[string]bool{},
 		chosen: map[*span]map[uint32]bool{a.ips: {}, a.ports: {}}}
+	for _, o := range opts {
+		o(pl)
+	}
 	if svc != nil {
 		pl.p.owner = OwnerOf(svc)
 		if err := pl.clusterIP(ctx, svc); err != nil {
@@ -117,6 +124,13 @@ func (a *Allocator) plan(ctx context.Context, old, svc *corev1.Service) (*Plan, 
 		}
 		if err := pl.inv.orNil(); err != nil {
 			return nil, err
+		}
+		if pl.res != nil {
+			keys := make([]string, 0, len(pl.keep))
+			for key := range pl.keep {
+				keys = append(keys, key)
+			}
+			pl.res.hold(reservationOwner(pl.p.owner), keys)
 		}
 	} else if old != nil {
 		pl.p.owner = OwnerOf(old)
@@ -138,7 +152,15 @@ func (pl *planner) take(ctx context.Context, s *span, v uint32, requested bool, 
 		return v, true, nil
 	}
 	kept := requested && pl.oldHolds(s, v)
-	got, create, err := pl.a.claim(ctx, s, pl.p.owner, v, requested, chosen)
+	avoid := chosen
+	if pl.res != nil && !requested {
+		avoid = pl.res.avoid(s, reservationOwner(pl.p.owner), chosen)
+	}
+	got, create, err := pl.a.claim(ctx, s, pl.p.owner, v, requested, avoid)
+	if err == nil && create && requested && pl.res != nil && pl.res.heldByOther(s.key(got), reservationOwner(pl.p.owner)) {
+		// Free in etcd, but planned for another Service of the batch.
+		err = ErrAllocated
+	}
 	switch {
 	case kept && errors.Is(err, ErrAllocated):
 		// Held by the stored Service already: not this write's business.
