@@ -45,6 +45,19 @@ type Admitter interface {
 	Admit(ctx context.Context, action Action, res api.Resource, obj, old runtime.Object) ([]store.Op, error)
 }
 
+// AdmitFunc is a function that is an Admitter, such as a closure over the
+// API server's own admission.
+type AdmitFunc func(ctx context.Context, action Action, res api.Resource, obj, old runtime.Object) ([]store.Op, error)
+
+// Admit implements Admitter.
+func (f AdmitFunc) Admit(ctx context.Context, action Action, res api.Resource, obj, old runtime.Object) ([]store.Op, error) {
+	return f(ctx, action, res, obj, old)
+}
+
+// FieldManager is the manager name the reconciler's writes are recorded
+// under in managedFields.
+const FieldManager = "navarch-reconciler"
+
 // APIAdmitter admits with package api alone: api.Default,
 // PrepareForCreate/PrepareForUpdate, Validate/ValidateUpdate, and
 // Kubernetes' delete rules for namespaces and finalizers. It allocates

@@ -70,7 +70,7 @@ func benchController(b *testing.B) (*Controller, *testserver.Server) {
 	b.Helper()
 	srv := testserver.Start(b)
 	c, err := New(Options{Store: srv.Store(), Config: srv.RESTConfig(), DataDir: b.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Admitter: serverAdmission(srv)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,11 +15,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/navarch/navarch/api"
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
 	"github.com/navarch/navarch/internal/testserver"
 	"github.com/navarch/navarch/sources/gittest"
+	"github.com/navarch/navarch/store"
 )
 
 // env is a running API server with a reconciler in it, a Git server with
@@ -47,6 +50,7 @@ func newEnv(t testing.TB, opts ...func(*Options)) *env {
 	o := Options{
 		Store: srv.Store(), Config: srv.RESTConfig(), DataDir: t.TempDir(), Logger: logger,
 		HealthPoll: 100 * time.Millisecond, DirDebounce: 100 * time.Millisecond,
+		Admitter: serverAdmission(srv),
 	}
 	for _, f := range opts {
 		f(&o)
@@ -248,4 +252,12 @@ spec:
 `,
 		"README.md": "# shop\n",
 	}
+}
+
+// serverAdmission admits through the test API server's own admission, as
+// the binary does.
+func serverAdmission(srv *testserver.Server) Admitter {
+	return AdmitFunc(func(ctx context.Context, action Action, res api.Resource, obj, old runtime.Object) ([]store.Op, error) {
+		return srv.API().Admit(ctx, string(action), res, obj, old, FieldManager)
+	})
 }
