@@ -15,8 +15,10 @@ import (
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 
+	"github.com/navarch/navarch/api"
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
 	"github.com/navarch/navarch/apiserver"
 	"github.com/navarch/navarch/config"
@@ -51,7 +53,13 @@ func newGitOps(cfg *config.Config, logger *slog.Logger, st *store.Store, srv *ap
 		UserAgent:       "navarch-reconciler",
 	}
 	log := logger.With("component", "reconciler")
-	ctrl, err := reconciler.New(reconciler.Options{Store: st, Config: client, DataDir: cfg.DataDir, Logger: log})
+	// The revision's writes go through the API server's own admission
+	// (defaulting, validation, managed fields, Service allocations), as
+	// ops of the revision's one transaction.
+	admit := reconciler.AdmitFunc(func(ctx context.Context, action reconciler.Action, res api.Resource, obj, old runtime.Object) ([]store.Op, error) {
+		return srv.Admit(ctx, string(action), res, obj, old, reconciler.FieldManager)
+	})
+	ctrl, err := reconciler.New(reconciler.Options{Store: st, Config: client, DataDir: cfg.DataDir, Logger: log, Admitter: admit})
 	if err != nil {
 		return nil, err
 	}
