@@ -44,9 +44,10 @@ type ReplicaSetPlan struct {
 	Create int
 	// Delete are the pods to delete, most expendable first.
 	Delete []*corev1.Pod
-	// Status is the ReplicaSet's status computed from its pods (before
-	// this plan's writes, as Kubernetes reports it); StatusChanged says
-	// whether it differs from the stored one.
+	// Status is the ReplicaSet's status computed from its active pods
+	// less those Delete removes (Kubernetes counts them until its next
+	// sync; navarch does not report as available a pod it is deleting);
+	// StatusChanged says whether it differs from the stored one.
 	Status        appsv1.ReplicaSetStatus
 	StatusChanged bool
 	// RequeueAfter > 0: a ready pod becomes available (minReadySeconds)
@@ -82,12 +83,32 @@ func PlanReplicaSet(in ReplicaSetInput) ReplicaSetPlan {
 			plan.Delete = podsToDelete(active, min(diff, burst))
 		}
 	}
-	plan.Status = replicaSetStatus(rs, active, in.Now)
+	// Pods this sync deletes no longer count: the status says what will
+	// run, so a Deployment reading it does not count them as available.
+	plan.Status = replicaSetStatus(rs, without(active, plan.Delete), in.Now)
 	plan.StatusChanged = !apiequality.Semantic.DeepEqual(plan.Status, rs.Status)
 	if mrs := rs.Spec.MinReadySeconds; mrs > 0 {
 		plan.RequeueAfter = nextAvailable(active, mrs, in.Now)
 	}
 	return plan
+}
+
+// without returns pods minus those in drop.
+func without(pods, drop []*corev1.Pod) []*corev1.Pod {
+	if len(drop) == 0 {
+		return pods
+	}
+	gone := make(map[*corev1.Pod]bool, len(drop))
+	for _, p := range drop {
+		gone[p] = true
+	}
+	out := make([]*corev1.Pod, 0, len(pods)-len(drop))
+	for _, p := range pods {
+		if !gone[p] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // replicaSetStatus counts the active pods (calculateStatus). Conditions

@@ -89,10 +89,13 @@ func (p *planner) cleanupUnhealthyReplicas(oldRSs []*appsv1.ReplicaSet, maxClean
 }
 
 // scaleDownOldForRollingUpdate scales old ReplicaSets down, oldest first,
-// by what availability above spec.replicas − maxUnavailable allows.
+// by what availability above spec.replicas − maxUnavailable allows. A
+// ReplicaSet counts at most its spec.replicas available pods: one just
+// scaled down may still report the pods it is about to delete (Kubernetes
+// counts them, and can then drop below the minimum for a moment).
 func (p *planner) scaleDownOldForRollingUpdate(all, oldRSs []*appsv1.ReplicaSet) int32 {
 	minAvailable := replicas(p.d.Spec.Replicas) - MaxUnavailable(p.d)
-	available := sumStatus(all, statusAvailable)
+	available := sumAvailableWithinSpec(all)
 	if available <= minAvailable {
 		return 0
 	}

@@ -121,7 +121,7 @@ func newRSNewReplicas(d *appsv1.Deployment, all []*appsv1.ReplicaSet, newRS *app
 		return want
 	}
 	maxTotal := want + MaxSurge(d)
-	current := sumSpecReplicas(all)
+	current := sumPodsOrSpec(all)
 	if current >= maxTotal {
 		return replicas(newRS.Spec.Replicas)
 	}

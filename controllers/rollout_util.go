@@ -233,6 +233,34 @@ func sumSpecReplicas(rss []*appsv1.ReplicaSet) int32 {
 	return n
 }
 
+// sumPodsOrSpec counts each ReplicaSet at the larger of its spec and its
+// pods (status.replicas): a ReplicaSet scaled down whose surplus pods are
+// not yet being deleted still counts them, so that the new ReplicaSet
+// does not grow into room they still take. (Kubernetes counts spec alone
+// and can exceed maxSurge in pods for a moment; navarch's guarantee holds
+// for pods as a watch sees them.)
+func sumPodsOrSpec(rss []*appsv1.ReplicaSet) int32 {
+	var n int32
+	for _, rs := range rss {
+		if rs != nil {
+			n += max(replicas(rs.Spec.Replicas), rs.Status.Replicas)
+		}
+	}
+	return n
+}
+
+// sumAvailableWithinSpec counts each ReplicaSet's available pods, but no
+// more than its spec.replicas: the pods it will keep.
+func sumAvailableWithinSpec(rss []*appsv1.ReplicaSet) int32 {
+	var n int32
+	for _, rs := range rss {
+		if rs != nil {
+			n += min(rs.Status.AvailableReplicas, replicas(rs.Spec.Replicas))
+		}
+	}
+	return n
+}
+
 func sumStatus(rss []*appsv1.ReplicaSet, f func(*appsv1.ReplicaSetStatus) int32) int32 {
 	var n int32
 	for _, rs := range rss {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
@@ -56,6 +57,9 @@ func watchRollout(t *testing.T, cs kubernetes.Interface, app string, maxTotal, m
 				continue
 			}
 			rw.mu.Lock()
+			if os.Getenv("NAVARCH_TEST_ROLLWATCH") != "" {
+				fmt.Printf("%s %s hash=%s phase=%s ready=%v deleting=%v node=%s\n", ev.Type, p.Name, p.Labels["pod-template-hash"], p.Status.Phase, isPodReady(p), p.DeletionTimestamp != nil, p.Spec.NodeName)
+			}
 			if ev.Type == watch.Deleted {
 				delete(rw.pods, p.Name)
 			} else {
