@@ -71,6 +71,7 @@ kubectl with the kubeconfig the server writes to <data-dir>/kubeconfig.`,
 		newDeleteCommand(kube),
 		newDescribeCommand(kube),
 		newLogsCommand(kube),
+		newRolloutCommand(kube),
 		newKubectlCommand(kube),
 	)
 	addGitOpsCommands(root, kube)
