@@ -49,8 +49,9 @@ func startServer(t *testing.T, dataDir string) *serverProcess {
 	return startRole(t, "server", dataDir)
 }
 
-// startRole is startServer for any serving subcommand (server, up).
-func startRole(t *testing.T, role, dataDir string) *serverProcess {
+// startRole is startServer for any serving subcommand (server, up), with
+// extra flags after the usual ones.
+func startRole(t *testing.T, role, dataDir string, extra ...string) *serverProcess {
 	t.Helper()
 	bin := navarchBinary(t)
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
@@ -63,7 +64,7 @@ func startRole(t *testing.T, role, dataDir string) *serverProcess {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	full := []string{role, "--data-dir=" + dataDir, "--port=0", "--log-level=debug"}
+	full := append([]string{role, "--data-dir=" + dataDir, "--port=0", "--log-level=debug"}, extra...)
 	p := &serverProcess{
 		cmd:        exec.Command(bin, full...),
 		dataDir:    dataDir,
