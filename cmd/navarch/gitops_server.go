@@ -40,10 +40,7 @@ type gitOps struct {
 // webhook receiver on srv at /webhooks/ and registers the reconciler's
 // metrics on srv's /metrics registry.
 func newGitOps(cfg *config.Config, logger *slog.Logger, st *store.Store, srv *apiserver.Server) (*gitOps, error) {
-	wanted, err := configuredSources(cfg.GitOps)
-	if err != nil {
-		return nil, err
-	}
+	wanted := configuredSources(cfg.GitOps)
 	client := &rest.Config{
 		Host:            srv.URL(),
 		BearerToken:     srv.AdminToken(),
@@ -121,7 +118,7 @@ func (g *gitOps) ensureSource(ctx context.Context, want *gitopsv1alpha1.Source) 
 }
 
 // configuredSources turns the gitops section into Sources.
-func configuredSources(c config.GitOps) ([]*gitopsv1alpha1.Source, error) {
+func configuredSources(c config.GitOps) []*gitopsv1alpha1.Source {
 	var out []*gitopsv1alpha1.Source
 	if c.Git != "" || c.Dir != "" {
 		sc := config.SourceConfig{Git: c.Git, Branch: c.Branch, Dir: c.Dir, Path: c.Path}
@@ -131,7 +128,7 @@ func configuredSources(c config.GitOps) ([]*gitopsv1alpha1.Source, error) {
 	for _, sc := range c.Sources {
 		out = append(out, sourceOf(sc))
 	}
-	return out, nil
+	return out
 }
 
 // sourceOf is the Source a config entry declares.
