@@ -111,8 +111,10 @@
 // revision. When etcd refuses the transaction's size (store.ErrTooLarge)
 // the plan is applied in ordered stages, rank by rank, each split further
 // while still too large, and the history entry says so.
-// APIAdmitter admits with package api alone until the API server offers
-// its own Admitter.
+// The binary passes the API server's Server.Admit (through AdmitFunc),
+// which also records managedFields under FieldManager; APIAdmitter admits
+// with package api alone, without allocations, for callers that have no
+// API server in the process.
 //
 // # History, rollback, diff
 //

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/navarch/navarch/sources/dir"
 )
 
 func TestParseReadsManifestsOnlyAndFillsNamespaces(t *testing.T) {
@@ -132,5 +134,26 @@ func TestProblemSummaryNamesTheProblems(t *testing.T) {
 	want := "revision is invalid, nothing was applied: 2 problems: a.yaml: document 1: kind is not set; b.yaml: ConfigMap shop/b: data: bad"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestExamplesRepoIsAValidRevision(t *testing.T) {
+	_, files, err := dir.Snapshot("../examples-repo", "apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, problems := Parse(files, ParseOptions{})
+	problems = append(problems, Validate(objs)...)
+	if len(problems) > 0 {
+		t.Fatalf("examples-repo: %v", problems.Strings())
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.Key().String())
+	}
+	sort.Strings(got)
+	want := []string{"ConfigMap hello/hello-settings", "Deployment hello/api", "Deployment hello/web", "Namespace hello", "Service hello/api", "Service hello/web"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got objects %v, want %v", got, want)
 	}
 }
