@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,12 +38,46 @@ func (a answers) onlyVersion(v string) bool {
 		len(a.upstream) == 1 && a.upstream[v] > 0
 }
 
-// sample sends n GET requests to url, each on a new connection (so that
-// each is balanced anew), and tallies the answers.
-func sample(url string, n int) answers {
+// localRoute reports whether this machine routes ip to itself (a local
+// route, as the proxy makes for the Service range) or to one of the
+// test's bridges, with what `ip route get` says. The test sends nothing to
+// an address that would leave the machine.
+func (w *world) localRoute(ip string) (bool, string) {
+	if net.ParseIP(ip) == nil {
+		return false, fmt.Sprintf("%q is not an IP address", ip)
+	}
+	out, err := exec.Command("ip", "-o", "route", "get", ip).CombinedOutput()
+	route := strings.TrimSpace(string(out))
+	if err != nil {
+		return false, fmt.Sprintf("ip route get %s: %v: %s", ip, err, route)
+	}
+	f := strings.Fields(route)
+	if len(f) > 0 && f[0] == "local" {
+		return true, route
+	}
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "dev" && strings.HasPrefix(f[i+1], w.name("")) {
+			return true, route
+		}
+	}
+	return false, route
+}
+
+// sample sends n GET requests to http://ip/, each on a new connection (so
+// that each is balanced anew), and tallies the answers. It fails the test
+// at once, before sending anything, when ip is not routed on this
+// machine.
+func (w *world) sample(ip string, n int) answers {
+	w.t.Helper()
+	if ok, route := w.localRoute(ip); !ok {
+		w.t.Fatalf("refusing to send requests to %s: it is not routed on this machine (%s)", ip, route)
+	}
+	url := "http://" + ip + "/"
 	client := &http.Client{
 		Timeout:   3 * time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		// A redirect could lead anywhere; the app sends none.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	a := answers{pods: map[string]int{}, versions: map[string]int{}, upstream: map[string]int{}}
 	for i := 0; i < n; i++ {

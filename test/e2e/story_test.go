@@ -38,7 +38,6 @@ func TestGitOpsStory(t *testing.T) {
 		webIP string
 		v2    string // the v2 release commit
 	)
-	url := func() string { return "http://" + webIP + "/" }
 
 	step("the quickstart serves v1 from a Git repository", func() {
 		c = w.quickstart()
@@ -50,7 +49,12 @@ func TestGitOpsStory(t *testing.T) {
 			t.Fatalf("got Source %s, want Ready", describeSource(src))
 		}
 		webIP = strings.TrimSpace(c.must("get", "service", "web", "-n", appNamespace, "-o", "jsonpath={.spec.clusterIP}"))
-		w.eventuallyServes(url(), "v1")
+		// Nothing is sent to the Service unless its address stays on this
+		// machine: the proxy makes the Service range a local route.
+		w.eventually(30*time.Second, "a local route to the web Service's cluster IP "+webIP, func() (bool, string) {
+			return w.localRoute(webIP)
+		})
+		w.eventuallyServes(webIP, "v1")
 		repo = w.clone("file://" + c.repo)
 	})
 
@@ -78,7 +82,7 @@ func TestGitOpsStory(t *testing.T) {
 		if r.minReady < 2 {
 			t.Errorf("got %d Ready pods at the worst moment of the update, want at least 2", r.minReady)
 		}
-		w.eventuallyServes(url(), "v2")
+		w.eventuallyServes(webIP, "v2")
 	})
 
 	step("a release that cannot start stalls, keeps v2 serving, and is rolled back", func() {
@@ -105,7 +109,7 @@ func TestGitOpsStory(t *testing.T) {
 		}) {
 			t.Errorf("got pods\n  %s\nwant a broken pod crashing", describePods(pods))
 		}
-		if a := sample(url(), 30); !a.onlyVersion("v2") {
+		if a := w.sample(webIP, 30); !a.onlyVersion("v2") {
 			t.Errorf("during the stalled rollout: got %s, want every answer from v2", a)
 		}
 
@@ -133,7 +137,7 @@ func TestGitOpsStory(t *testing.T) {
 			}
 			return !anyPod(pods, func(p *corev1.Pod) bool { return imageOf(p) == imageBroken }), describePods(pods)
 		})
-		w.eventuallyServes(url(), "v2")
+		w.eventuallyServes(webIP, "v2")
 	})
 
 	step("an invalid manifest changes nothing and the Source says why", func() {
@@ -205,7 +209,7 @@ spec:
 		}
 		var a answers
 		w.eventually(time.Minute, "every web pod to answer through the Service", func() (bool, string) {
-			a = sample(url(), 300)
+			a = w.sample(webIP, 300)
 			return a.failures == 0 && len(a.pods) == 6, a.String()
 		})
 		for pod, n := range a.pods {
@@ -230,12 +234,12 @@ func (c *cluster) waitSourceReady(sha string, timeout time.Duration) {
 	})
 }
 
-// eventuallyServes waits until 20 requests in a row to url are all
-// answered by version v.
-func (w *world) eventuallyServes(url, v string) {
+// eventuallyServes waits until 20 requests in a row to the Service at ip
+// are all answered by version v.
+func (w *world) eventuallyServes(ip, v string) {
 	w.t.Helper()
 	w.eventually(time.Minute, "the web Service to answer "+v+" only", func() (bool, string) {
-		a := sample(url, 20)
+		a := w.sample(ip, 20)
 		return a.onlyVersion(v), a.String()
 	})
 }

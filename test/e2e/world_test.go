@@ -28,6 +28,7 @@ type world struct {
 	home   string // HOME of every command
 	logs   string // the processes' logs
 
+	goEnv []string // GOCACHE, GOMODCACHE, GOPATH of the test's own user
 	procs []*process
 }
 
@@ -62,6 +63,15 @@ func newWorld(t testing.TB) *world {
 		}
 	}
 	t.Cleanup(w.cleanup)
+	// The quickstart runs go; with the test's HOME it would fill a new
+	// module and build cache instead of using the user's.
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	for i, v := range strings.Fields(string(out)) {
+		w.goEnv = append(w.goEnv, []string{"GOCACHE=", "GOMODCACHE=", "GOPATH="}[i]+v)
+	}
 	w.bin = os.Getenv("NAVARCH_BIN")
 	if w.bin == "" {
 		w.bin = kubectltest.Build(t, "github.com/navarch/navarch/cmd/navarch", "-X main.version=v0.0.0-e2e")
@@ -80,7 +90,7 @@ func (w *world) name(what string) string { return "nve2e" + w.suffix + what }
 // minus anything that points at a user's navarch or kubeconfig, plus a
 // HOME of the test's and a fixed Git identity.
 func (w *world) env(extra ...string) []string {
-	env := kubectltest.Env(w.home)
+	env := append(kubectltest.Env(w.home), w.goEnv...)
 	env = append(env,
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=E2E Tester", "GIT_AUTHOR_EMAIL=e2e@navarch.test",
