@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/navarch/navarch/internal/kubectltest"
 	"github.com/navarch/navarch/internal/testimage"
@@ -417,5 +418,48 @@ func mustCreate(t *testing.T) func(any, error) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRealHTTPTCPAndStartupProbes: an httpGet readiness probe on a named
+// port makes the pod Ready; a tcpSocket liveness probe on a served port
+// keeps it running; a startup probe that never passes gets the container
+// restarted, and holds back its readiness meanwhile.
+func TestRealHTTPTCPAndStartupProbes(t *testing.T) {
+	srv := testserver.Start(t)
+	cs := srv.ClientSet()
+	ctx := context.Background()
+	startRealNode(t, srv, "probes1")
+	good := testPod("good", "probes1", []string{"serve", "--port", "8080"})
+	c := &good.Spec.Containers[0]
+	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+	c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+		Path: "/healthz", Port: intstr.FromString("http")}}, PeriodSeconds: 1, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3}
+	c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{
+		Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3}
+	never := testPod("never-started", "probes1", []string{"serve", "--port", "8080"})
+	nc := &never.Spec.Containers[0]
+	nc.StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{
+		Port: intstr.FromInt32(9999)}}, PeriodSeconds: 1, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 2}
+	nc.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+		Path: "/healthz", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 1}
+	for _, p := range []*corev1.Pod{good, never} {
+		mustCreate(t)(cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}))
+	}
+	waitPod(t, cs, "default", "good", time.Minute, "Ready", func(p *corev1.Pod) bool { return running(p) && podReady(p) })
+	p := waitPod(t, cs, "default", "never-started", 30*time.Second, "restarted by its startup probe", func(p *corev1.Pod) bool {
+		cs := containerStatus(p, "c0")
+		if podReady(p) || cs.Ready || (cs.Started != nil && *cs.Started) {
+			t.Errorf("ready or started before the startup probe passed: %s", describe(p))
+		}
+		return cs.RestartCount >= 1
+	})
+	if c := containerStatus(p, "c0"); c.LastTerminationState.Terminated == nil {
+		t.Errorf("lastState after the startup kill: got none, want terminated")
+	}
+	time.Sleep(2 * time.Second)
+	g, _ := cs.CoreV1().Pods("default").Get(ctx, "good", metav1.GetOptions{})
+	if c := containerStatus(g, "c0"); c.RestartCount != 0 || !c.Ready || c.Started == nil || !*c.Started {
+		t.Errorf("the healthy pod: got %s, want ready, started and never restarted", describe(g))
 	}
 }
