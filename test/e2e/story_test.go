@@ -165,8 +165,9 @@ spec:
 			}
 			return strings.Contains(src.Status.LastAttemptedRevision, bad) && len(src.Status.Errors) > 0, describeSource(src)
 		})
-		if !strings.Contains(strings.Join(src.Status.Errors, "\n"), "apps/api/admin-service.yaml") {
-			t.Errorf("got errors %q, want them to name apps/api/admin-service.yaml", src.Status.Errors)
+		// Files are named relative to the Source's path, apps/.
+		if !strings.Contains(strings.Join(src.Status.Errors, "\n"), "api/admin-service.yaml: Service hello/api-admin: spec.ports[0].port") {
+			t.Errorf("got errors %q, want them to name api/admin-service.yaml, the object and the field", src.Status.Errors)
 		}
 		table := c.must("get", "sources", "-n", "navarch-system")
 		t.Logf("navarch get sources:\n%s", table)
