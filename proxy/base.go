@@ -88,6 +88,9 @@ func renderBase(cfg Config) *fragment {
 	f.addChain(&knftables.Chain{Name: rejectChain}, "reject")
 	f.addChain(&knftables.Chain{Name: markMasqChain}, "mark set mark or "+masqueradeMark)
 	f.addChain(&knftables.Chain{Name: masqueradingChain},
+		// A pod reaching itself through a Service: its reply must come
+		// back through this node, not from its own address.
+		"ip saddr . ip daddr @"+hairpinSet+" jump "+markMasqChain,
 		"mark and "+masqueradeMark+" == 0 return",
 		"mark set mark xor "+masqueradeMark,
 		"masquerade fully-random")
@@ -95,6 +98,7 @@ func renderBase(cfg Config) *fragment {
 	f.sets = []*knftables.Set{
 		{Name: clusterIPsSet, Type: "ipv4_addr", Comment: ptr.To("cluster IPs of Services")},
 		{Name: nodePortIPsSet, Type: "ipv4_addr", Comment: ptr.To("addresses that accept NodePort traffic")},
+		{Name: hairpinSet, Type: "ipv4_addr . ipv4_addr", Comment: ptr.To("endpoint . endpoint: a pod reaching itself through a Service is masqueraded")},
 	}
 	for _, ip := range cfg.NodeIPs {
 		if ip.Is4() {

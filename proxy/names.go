@@ -25,6 +25,7 @@ const (
 	rejectChain            = "reject-chain"
 	markMasqChain          = "mark-for-masquerade"
 	masqueradingChain      = "masquerading"
+	hairpinSet             = "hairpin-endpoints"
 
 	serviceChainPrefix  = "service-"
 	externalChainPrefix = "external-"

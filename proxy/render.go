@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -66,7 +67,8 @@ func NewRenderer(cfg Config) *Renderer {
 // cluster IP of the table's family (headless, ExternalName, IPv6) and
 // Services another proxy handles get no rules. When two Services claim the
 // same address, protocol and port (external IPs may), the first by
-// namespace/name keeps it.
+// namespace/name keeps it; so it does an endpoint's hairpin element when
+// the endpoint serves several Services.
 func (r *Renderer) Render(services []*corev1.Service, eslices []*discoveryv1.EndpointSlice) *Ruleset {
 	bySvc := map[string][]*discoveryv1.EndpointSlice{}
 	for _, es := range eslices {
@@ -153,6 +155,14 @@ func renderService(cfg Config, svc *corev1.Service, eslices []*discoveryv1.Endpo
 	for i := range svc.Spec.Ports {
 		renderPort(cfg, f, svc, clusterIP, &svc.Spec.Ports[i], eslices)
 	}
+	// Ports share endpoints, and so hairpin elements: keep one of each.
+	seen := make(map[string]bool, len(f.elements))
+	f.elements = slices.DeleteFunc(f.elements, func(e *knftables.Element) bool {
+		id := elementID(e)
+		dup := seen[id]
+		seen[id] = true
+		return dup
+	})
 	f.sort()
 	return f
 }
@@ -197,27 +207,14 @@ func renderPort(cfg Config, f *fragment, svc *corev1.Service, clusterIP netip.Ad
 		masq = knftables.Concat(masq, "ip saddr !=", cfg.ClusterCIDR)
 	}
 	svcRules := []string{knftables.Concat(masq, "jump", markMasqChain)}
-	affinity := affinityTimeout(svc)
-	vmap := make([]string, len(eps))
-	for i, ep := range eps {
-		epName := endpointName(name, ep)
-		rules := []string{knftables.Concat("ip saddr", ep.ip, "jump", markMasqChain)}
-		var set string
-		if affinity > 0 {
-			set = affinitySetPrefix + hashed(epName, affinity.String())
-			f.sets = append(f.sets, &knftables.Set{Name: set, Type: "ipv4_addr",
-				Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: ptr.To(affinity)})
-			rules = append(rules, "update @"+set+" { ip saddr }")
-		}
-		rules = append(rules, knftables.Concat("meta l4proto", proto, "dnat to", ep.String()))
-		epChain := endpointChainPrefix + hashed(epName, rules...)
-		f.addChain(&knftables.Chain{Name: epChain}, rules...)
-		if affinity > 0 {
-			svcRules = append(svcRules, knftables.Concat("ip saddr @"+set, "goto", epChain))
-		}
-		vmap[i] = strconv.Itoa(i) + " : goto " + epChain
+	for _, ep := range eps {
+		f.addElement(&knftables.Element{Set: hairpinSet, Key: []string{ep.ip.String(), ep.ip.String()}})
 	}
-	svcRules = append(svcRules, knftables.Concat("numgen random mod", len(eps), "vmap {", strings.Join(vmap, " , "), "}"))
+	if affinity := affinityTimeout(svc); affinity > 0 {
+		svcRules = append(svcRules, affinityRules(f, name, proto, eps, affinity)...)
+	} else {
+		svcRules = append(svcRules, dnatRule(proto, eps))
+	}
 	svcChain := serviceChainPrefix + hashed(name, svcRules...)
 	f.addChain(&knftables.Chain{Name: svcChain}, svcRules...)
 	f.addElement(&knftables.Element{Map: serviceIPsMap, Key: []string{clusterIP.String(), proto, port}, Value: []string{"goto " + svcChain}})
@@ -235,6 +232,48 @@ func renderPort(cfg Config, f *fragment, svc *corev1.Service, clusterIP netip.Ad
 			f.addElement(&knftables.Element{Map: serviceNodePortsMap, Key: []string{proto, strconv.Itoa(int(sp.NodePort))}, Value: []string{"goto " + extChain}})
 		}
 	}
+}
+
+// dnatRule sends a connection to one of eps, each with the same chance:
+// the service chain itself rewrites the destination, from an anonymous
+// map indexed by a random number, so that a Service port needs one chain
+// whatever its number of endpoints (kube-proxy's nftables mode has one
+// chain per endpoint; with 1,000 Services of 10 endpoints that is 10,000
+// more chains, which every nft transaction lists before it runs).
+func dnatRule(proto string, eps []endpoint) string {
+	if len(eps) == 1 {
+		return knftables.Concat("meta l4proto", proto, "dnat to", eps[0].String())
+	}
+	elems := make([]string, len(eps))
+	for i, ep := range eps {
+		elems[i] = fmt.Sprintf("%d : %s . %d", i, ep.ip, ep.port)
+	}
+	return knftables.Concat("meta l4proto", proto, "dnat ip addr . port to numgen random mod", len(eps), "map {", strings.Join(elems, ", "), "}")
+}
+
+// affinityRules renders ClientIP session affinity, kube-proxy's way: one
+// chain per endpoint, which records the client in the endpoint's affinity
+// set and rewrites the destination; the service chain sends a client
+// found in a set to that endpoint's chain, and others to one at random.
+// It returns the service chain's rules after the masquerading one.
+func affinityRules(f *fragment, name, proto string, eps []endpoint, affinity time.Duration) []string {
+	var rules []string
+	vmap := make([]string, len(eps))
+	for i, ep := range eps {
+		epName := endpointName(name, ep)
+		set := affinitySetPrefix + hashed(epName, affinity.String())
+		f.sets = append(f.sets, &knftables.Set{Name: set, Type: "ipv4_addr",
+			Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: ptr.To(affinity)})
+		epRules := []string{
+			"update @" + set + " { ip saddr }",
+			knftables.Concat("meta l4proto", proto, "dnat to", ep.String()),
+		}
+		epChain := endpointChainPrefix + hashed(epName, epRules...)
+		f.addChain(&knftables.Chain{Name: epChain}, epRules...)
+		rules = append(rules, knftables.Concat("ip saddr @"+set, "goto", epChain))
+		vmap[i] = strconv.Itoa(i) + " : goto " + epChain
+	}
+	return append(rules, knftables.Concat("numgen random mod", len(eps), "vmap {", strings.Join(vmap, " , "), "}"))
 }
 
 // externalIPsOf returns svc's valid IPv4 external IPs.

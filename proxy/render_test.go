@@ -193,7 +193,13 @@ func TestIncrementalApplyEndsWhereAFullApplyWould(t *testing.T) {
 	sticky := cases["session-affinity"].services[0].DeepCopy()
 	sticky.Spec.SessionAffinity, sticky.Spec.SessionAffinityConfig = corev1.ServiceAffinityNone, nil
 	cases["sticky-no-more"] = snapshot{[]*corev1.Service{sticky}, cases["session-affinity"].eslices}
-	names = append(names, "web-scaled-down", "web-replaced", "sticky-no-more")
+	// Two Services sharing a pod share its hairpin element: the first by
+	// name holds it, the other takes it over when the first goes.
+	alias := newService("default", "alias", "10.96.0.11", tcp("http", 80))
+	aliasSlice := newSlice("default", "alias", "alias-1", "http", 8080, corev1.ProtocolTCP, readyEP("10.244.1.2"))
+	cases["shared-endpoint"] = snapshot{append(slices.Clone(web), alias), append(slices.Clone(cases["cluster-ip"].eslices), aliasSlice)}
+	cases["alias-only"] = snapshot{[]*corev1.Service{alias}, []*discoveryv1.EndpointSlice{aliasSlice}}
+	names = append(names, "web-scaled-down", "web-replaced", "sticky-no-more", "shared-endpoint", "alias-only")
 	for _, from := range names {
 		for _, to := range names {
 			if from == to {
