@@ -25,6 +25,8 @@ type Config struct {
 	Controllers Controllers `mapstructure:"controllers"`
 	// Agent configures this machine's node (navarch agent, navarch up).
 	Agent Agent `mapstructure:"agent"`
+	// Proxy configures the node's Service proxy (navarch agent, navarch up).
+	Proxy Proxy `mapstructure:"proxy"`
 }
 
 // GlobalOptions returns the options every command takes.
@@ -57,5 +59,6 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.GitOps.Validate())
 	errs = append(errs, c.Controllers.Validate())
 	errs = append(errs, c.Agent.Validate())
+	errs = append(errs, c.Proxy.Validate())
 	return errors.Join(errs...)
 }

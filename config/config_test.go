@@ -28,6 +28,14 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		{"negative compaction interval", func(c *Config) { c.Server.Etcd.CompactionInterval = -time.Second }, []string{"compaction-interval"}},
 		{"lease shorter than its renew deadline", func(c *Config) { c.Controllers.LeaseDuration = 5 * time.Second }, []string{"controllers.leader-elect-lease-duration"}},
 		{"negative default toleration", func(c *Config) { c.Controllers.DefaultTolerationSeconds = -1 }, []string{"controllers.default-toleration-seconds"}},
+		{"IPv6 service CIDR", func(c *Config) { c.Server.ServiceCIDR = "fd00::/108" }, []string{"server.service-cidr"}},
+		{"service CIDR too small", func(c *Config) { c.Server.ServiceCIDR = "10.96.0.0/30" }, []string{"server.service-cidr"}},
+		{"node port range backwards", func(c *Config) { c.Server.NodePortRange = "32767-30000" }, []string{"server.service-node-port-range"}},
+		{"node port range of one number", func(c *Config) { c.Server.NodePortRange = "30000" }, []string{"server.service-node-port-range"}},
+		{"empty proxy table", func(c *Config) { c.Proxy.Table = "" }, []string{"proxy.table"}},
+		{"bad cluster CIDR", func(c *Config) { c.Proxy.ClusterCIDR = "10.244.0.0" }, []string{"proxy.cluster-cidr"}},
+		{"IPv6 NodePort address", func(c *Config) { c.Proxy.NodeIPs = []string{"::1"} }, []string{"proxy.node-ips"}},
+		{"no proxy sync period", func(c *Config) { c.Proxy.SyncPeriod = 0 }, []string{"proxy.sync-period"}},
 		{"two mistakes at once", func(c *Config) {
 			c.Server.Port = 70000
 			c.Log.Format = "xml"

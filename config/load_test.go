@@ -69,6 +69,13 @@ func TestDefaultsAreValidAndMatchTheDesign(t *testing.T) {
 		{"log level", c.Log.Level, "info"},
 		{"log format", c.Log.Format, "text"},
 		{"kubeconfig", c.KubeconfigPath(), filepath.Join(home, ".navarch", "kubeconfig")},
+		{"service CIDR", c.Server.ServiceCIDR, "10.96.0.0/12"},
+		{"node port range", c.Server.NodePortRange, "30000-32767"},
+		{"proxy table", c.Proxy.Table, "navarch"},
+		{"cluster CIDR", c.Proxy.ClusterCIDR, "10.244.0.0/16"},
+		{"proxy sync period", c.Proxy.SyncPeriod, 30 * time.Second},
+		{"proxy min sync interval", c.Proxy.MinSyncInterval, 20 * time.Millisecond},
+		{"proxy enabled", c.Proxy.Disable, false},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {

@@ -43,6 +43,7 @@ func Options() []Option {
 	all = append(all, ControllerOptions()...)
 	all = append(all, AgentOptions()...)
 	all = append(all, AgentJoinOptions()...)
+	all = append(all, ProxyOptions()...)
 	return all
 }
 

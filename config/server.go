@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +28,11 @@ type Server struct {
 	// TLSSANs are extra host names and IP addresses for the serving
 	// certificate, besides localhost, 127.0.0.1 and the bind address.
 	TLSSANs []string `mapstructure:"tls-san"`
+	// ServiceCIDR is the IPv4 range Services' cluster IPs come from; every
+	// node routes it locally.
+	ServiceCIDR string `mapstructure:"service-cidr"`
+	// NodePortRange is the inclusive range of node ports, "first-last".
+	NodePortRange string `mapstructure:"service-node-port-range"`
 	// Etcd is the store's etcd: embedded, or an external cluster.
 	Etcd Etcd `mapstructure:"etcd"`
 }
@@ -49,6 +57,12 @@ type Etcd struct {
 // DefaultMaxRequestBytes is the default cap on a request body (3 MiB).
 const DefaultMaxRequestBytes int64 = 3 << 20
 
+// Defaults of the Service networks, Kubernetes' own.
+const (
+	DefaultServiceCIDR   = "10.96.0.0/12"
+	DefaultNodePortRange = "30000-32767"
+)
+
 // ServerOptions returns the control plane's options (navarch server, navarch up).
 func ServerOptions() []Option {
 	return []Option{
@@ -57,6 +71,8 @@ func ServerOptions() []Option {
 		{Key: "server.tokens-file", Flag: "tokens-file", Usage: "static token file (token,user,uid,\"group1,group2\" per line) for users besides the admin", Default: ""},
 		{Key: "server.max-request-bytes", Flag: "max-request-bytes", Usage: "largest request body accepted", Default: DefaultMaxRequestBytes},
 		{Key: "server.tls-san", Flag: "tls-san", Usage: "extra host names or IPs in the serving certificate", Default: []string{}},
+		ServiceCIDROption(),
+		{Key: "server.service-node-port-range", Flag: "service-node-port-range", Usage: "range of Service node ports, first-last", Default: DefaultNodePortRange},
 		{Key: "server.etcd.endpoints", Flag: "etcd-endpoints", Usage: "external etcd cluster endpoints (default: etcd embedded, in <data-dir>/etcd)", Default: []string{}},
 		{Key: "server.etcd.cafile", Flag: "etcd-cafile", Usage: "CA file to verify the external etcd cluster", Default: ""},
 		{Key: "server.etcd.certfile", Flag: "etcd-certfile", Usage: "client certificate for the external etcd cluster", Default: ""},
@@ -83,8 +99,30 @@ func (s Server) Validate() error {
 			errs = append(errs, errors.New("server.tls-san: empty name"))
 		}
 	}
+	errs = append(errs, validateServiceCIDR(s.ServiceCIDR), validateNodePortRange(s.NodePortRange))
 	errs = append(errs, s.Etcd.Validate())
 	return errors.Join(errs...)
+}
+
+// validateServiceCIDR accepts an IPv4 CIDR of 8 (a /29) to 2^24 (a /8)
+// addresses, as the API server's allocator does.
+func validateServiceCIDR(s string) error {
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() || p.Bits() > 29 || p.Bits() < 8 {
+		return fmt.Errorf("server.service-cidr: want an IPv4 CIDR from /8 to /29, got %q", s)
+	}
+	return nil
+}
+
+// validateNodePortRange accepts "first-last" with 1 <= first <= last <= 65535.
+func validateNodePortRange(s string) error {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+		return fmt.Errorf("server.service-node-port-range: want first-last within 1-65535, got %q", s)
+	}
+	return nil
 }
 
 // Validate reports invalid endpoints, half a client key pair, and
