@@ -144,6 +144,9 @@ func Summarize(hs []Health) HealthSummary {
 
 // String says how many workloads are ready and which are not.
 func (s HealthSummary) String() string {
+	if s.Total == 0 {
+		return "no workloads to wait for"
+	}
 	msg := fmt.Sprintf("%d/%d workloads ready", s.Ready, s.Total)
 	if len(s.Failed) > 0 {
 		msg += "; failed: " + strings.Join(s.Failed, ", ")
