@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -72,6 +73,7 @@ func BenchmarkSync(b *testing.B) {
 	table := testTable(b)
 	cfg := testConfig
 	cfg.TableName = table
+	cfg.ServiceCIDR = netip.MustParsePrefix(benchServiceCIDR)
 	ap, err := NewApplier(table)
 	if err != nil {
 		b.Fatal(err)

@@ -11,6 +11,11 @@ import (
 	"k8s.io/utils/ptr"
 )
 
+// benchServiceCIDR holds the cluster IPs of the benchmarks' Services: a
+// range no one uses here, so that the rules of a benchmark's table catch
+// no one else's traffic.
+const benchServiceCIDR = "10.251.0.0/16"
+
 // testConfig is the configuration of the golden tests.
 var testConfig = Config{
 	TableName:   "navarch",
@@ -87,7 +92,7 @@ func scale(n, eps int) ([]*corev1.Service, []*discoveryv1.EndpointSlice) {
 	var eslices []*discoveryv1.EndpointSlice
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("svc-%d", i)
-		ip := fmt.Sprintf("10.96.%d.%d", i/250, i%250+2)
+		ip := fmt.Sprintf("10.251.%d.%d", i/250, i%250+2) // benchServiceCIDR
 		services = append(services, newService("bench", name, ip, tcp("http", 80)))
 		var list []ep
 		for j := 0; j < eps; j++ {

@@ -31,7 +31,9 @@ type Options struct {
 	// endpoints on it). Required.
 	NodeName string
 	// NodeIPs are the node's IPv4 addresses that accept NodePort traffic;
-	// NodePorts answer on 127.0.0.1 as well. Empty: on 127.0.0.1 only.
+	// NodePorts answer on 127.0.0.1 as well. Empty: the IPv4 InternalIP
+	// addresses of the Node named NodeName, watched (127.0.0.1 only until
+	// the Node reports one).
 	NodeIPs []string
 	// TableName is the nftables table of family ip the proxy owns and
 	// replaces; empty means DefaultTableName.

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -27,6 +31,11 @@ type Proxier struct {
 	log      *slog.Logger
 	renderer *Renderer
 	trigger  chan struct{}
+
+	// nodeIPs are the Node's InternalIP addresses, watched when
+	// Options.NodeIPs is empty; the sync loop renders with them.
+	mu      sync.Mutex
+	nodeIPs []netip.Addr
 }
 
 // New returns a Proxier for opts. It fails when opts are invalid; it does
@@ -92,6 +101,13 @@ func (p *Proxier) Run(ctx context.Context) error {
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
+	if len(p.opts.NodeIPs) == 0 {
+		nodes, err := p.watchNode(ctx)
+		if err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+		defer nodes.Shutdown()
+	}
 	p.log.InfoContext(ctx, "waiting for Services and EndpointSlices")
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
@@ -108,6 +124,61 @@ func (p *Proxier) Run(ctx context.Context) error {
 		return svcs, es
 	}
 	return p.loop(ctx, applier, list)
+}
+
+// watchNode watches this node's Node and keeps its IPv4 InternalIP
+// addresses for the NodePort rules, asking for a sync when they change.
+func (p *Proxier) watchNode(ctx context.Context) (informers.SharedInformerFactory, error) {
+	factory := informers.NewSharedInformerFactoryWithOptions(p.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", p.opts.NodeName).String()
+		}))
+	update := func(obj any) {
+		node, ok := obj.(*corev1.Node)
+		if !ok {
+			return
+		}
+		var ips []netip.Addr
+		for _, a := range node.Status.Addresses {
+			if ip, err := netip.ParseAddr(a.Address); a.Type == corev1.NodeInternalIP && err == nil && ip.Is4() {
+				ips = append(ips, ip)
+			}
+		}
+		p.mu.Lock()
+		changed := !slices.Equal(ips, p.nodeIPs)
+		p.nodeIPs = ips
+		p.mu.Unlock()
+		if changed {
+			p.log.InfoContext(ctx, "NodePorts on the node's addresses", "nodeIPs", ips)
+			p.poke()
+		}
+	}
+	_, err := factory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    update,
+		UpdateFunc: func(_, obj any) { update(obj) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	factory.Start(ctx.Done())
+	return factory, nil
+}
+
+// currentRenderer returns the renderer, made anew when the Node's
+// addresses changed (the next apply is then a full one, which adopts the
+// table).
+func (p *Proxier) currentRenderer() *Renderer {
+	if len(p.opts.NodeIPs) > 0 {
+		return p.renderer
+	}
+	p.mu.Lock()
+	ips := p.nodeIPs
+	p.mu.Unlock()
+	if !slices.Equal(ips, p.cfg.NodeIPs) {
+		p.cfg.NodeIPs = ips
+		p.renderer = NewRenderer(p.cfg)
+	}
+	return p.renderer
 }
 
 // poke asks for a sync.
@@ -163,7 +234,7 @@ func (p *Proxier) loop(ctx context.Context, applier *Applier, list func() ([]*co
 func (p *Proxier) sync(ctx context.Context, applier *Applier, list func() ([]*corev1.Service, []*discoveryv1.EndpointSlice)) error {
 	start := time.Now()
 	services, eslices := list()
-	rs := p.renderer.Render(services, eslices)
+	rs := p.currentRenderer().Render(services, eslices)
 	rendered := time.Now()
 	res, err := applier.Apply(ctx, rs)
 	info := SyncInfo{ApplyResult: res, Services: len(rs.services), Render: rendered.Sub(start), Apply: time.Since(rendered), Err: err}

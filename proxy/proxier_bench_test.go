@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/navarch/navarch/apiserver"
 	"github.com/navarch/navarch/internal/testserver"
 	"github.com/navarch/navarch/proxy"
 )
@@ -29,7 +30,9 @@ import (
 func BenchmarkEndpointSliceChangeToRules(b *testing.B) {
 	requireRoot(b)
 	ctx := context.Background()
-	srv := testserver.Start(b)
+	// Cluster IPs from a range no one uses here, so that the benchmark's
+	// rules catch no one else's traffic.
+	srv := testserver.Start(b, testserver.WithServerOptions(func(o *apiserver.Options) { o.ServiceCIDR = "10.251.0.0/16" }))
 	cs := srv.ClientSet()
 	const services, endpoints = 1000, 10
 	x := 200 + int(time.Now().UnixNano()%50)
@@ -116,7 +119,7 @@ func createServices(b *testing.B, cs kubernetes.Interface, services, endpoints i
 				svc := &corev1.Service{
 					ObjectMeta: metav1.ObjectMeta{Name: name},
 					Spec: corev1.ServiceSpec{
-						ClusterIP: fmt.Sprintf("10.96.%d.%d", i/250, i%250+2),
+						ClusterIP: fmt.Sprintf("10.251.%d.%d", i/250, i%250+2),
 						Ports:     []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
 					},
 				}
