@@ -246,9 +246,10 @@ func (w *world) eventuallyServes(ip, v string) {
 }
 
 // joinNode starts `navarch agent` as a second node on this machine, with
-// its own name, data dir, bridge, ports and table, joining with a token
-// from `navarch token create`, and waits until its Node is Ready. It
-// returns the node's name.
+// its own name, data dir, bridge and ports, joining with a token from
+// `navarch token create`, waits until its Node is Ready, and imports the
+// example images into its containerd (there is no registry). It returns
+// the node's name.
 func (c *cluster) joinNode(label string) string {
 	w := c.w
 	w.t.Helper()
@@ -272,6 +273,11 @@ func (c *cluster) joinNode(label string) string {
 		}
 		return false, "no Ready condition"
 	})
+	tars, err := filepath.Glob(filepath.Join(c.dataDir, "quickstart", "images", "hello-*.tar"))
+	if err != nil || len(tars) == 0 {
+		w.t.Fatalf("no example images in the quickstart's folder (%v)", err)
+	}
+	cli{w: w, dataDir: dataDir}.must(append([]string{"image", "import"}, tars...)...)
 	return name
 }
 
