@@ -35,7 +35,7 @@ const (
 // server.
 func newAgentCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "agent --server URL --token TOKEN",
+		Use:   "agent {--server URL --token TOKEN | --cleanup}",
 		Short: "Run this machine as a node of a navarch server",
 		Long: `Run this machine as a node: the kubelet registers the Node, renews its
 Lease, and runs the pods the scheduler binds to it on containerd, with one
@@ -47,7 +47,19 @@ prints one. The server's CA is read from --ca-file (a copy of the server's
 
 Without --containerd-address the agent runs its own containerd, with its
 state under <data-dir>/containerd, and stops it on exit (containers keep
-running; the next start adopts them). SIGINT or SIGTERM stops the agent.`,
+running; the next start adopts them). SIGINT or SIGTERM stops the agent.
+
+The Service proxy beside the kubelet makes --service-cidr (which must be
+the server's) a local route and programs the nftables table --proxy-table
+(family ip) so that cluster IPs and NodePorts reach the Services' ready
+pods. Its rules stay when the agent stops, so that traffic keeps flowing
+across a restart.
+
+navarch agent --cleanup removes what the proxy made on this machine — the
+nftables table --proxy-table and the local route of --service-cidr — and
+exits; give it the same --proxy-table and --service-cidr as the agent. It
+leaves pods, containers, the bridge and the data dir alone. It needs no
+server or token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags())
@@ -57,6 +69,9 @@ running; the next start adopts them). SIGINT or SIGTERM stops the agent.`,
 			logger, err := newLogger(cfg.Log, streams.ErrOut)
 			if err != nil {
 				return err
+			}
+			if cleanup, _ := cmd.Flags().GetBool("cleanup"); cleanup {
+				return cleanupProxy(cmd.Context(), cfg, streams.Out)
 			}
 			if cfg.Agent.Server == "" || cfg.Agent.Token == "" {
 				return errors.New(`navarch agent needs --server and --token (run "navarch token create --node NAME" on the server)`)
@@ -74,6 +89,9 @@ running; the next start adopts them). SIGINT or SIGTERM stops the agent.`,
 	}
 	config.AddFlags(cmd.Flags(), config.AgentJoinOptions()...)
 	config.AddFlags(cmd.Flags(), config.AgentOptions()...)
+	config.AddFlags(cmd.Flags(), config.ServiceCIDROption())
+	config.AddFlags(cmd.Flags(), config.ProxyOptions()...)
+	cmd.Flags().Bool("cleanup", false, "remove the Service proxy's nftables table (--proxy-table) and the local route of --service-cidr, then exit")
 	return cmd
 }
 
@@ -94,12 +112,16 @@ func serverCA(cfg *config.Config) ([]byte, error) {
 }
 
 // nodeComponents are what runs on a node: the kubelet, and the Service
-// proxy beside it once it exists (it joins here, with the same client
-// configuration).
+// proxy beside it (unless --disable-proxy), with the same client
+// configuration.
 func nodeComponents(cfg *config.Config, logger *slog.Logger, restCfg *rest.Config, ca []byte) []component {
-	return []component{
+	comps := []component{
 		kubeletComponent(cfg, logger, restCfg, ca),
 	}
+	if !cfg.Proxy.Disable {
+		comps = append(comps, proxyComponent(cfg, logger, restCfg))
+	}
+	return comps
 }
 
 // nodeName is the configured node name, else the host name in lower case.

@@ -36,6 +36,8 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer, beside
 			TokensFile:      tokensFile(cfg),
 			MaxRequestBytes: cfg.Server.MaxRequestBytes,
 			ExtraSANs:       cfg.Server.TLSSANs,
+			ServiceCIDR:     cfg.Server.ServiceCIDR,
+			NodePortRange:   cfg.Server.NodePortRange,
 			Store:           st,
 			Metrics:         metrics,
 			Logger:          logger.With("component", "apiserver"),

@@ -38,6 +38,7 @@ SIGINT or SIGTERM stops everything gracefully.`,
 	config.AddFlags(cmd.Flags(), config.GitOpsOptions()...)
 	config.AddFlags(cmd.Flags(), config.ControllerOptions()...)
 	config.AddFlags(cmd.Flags(), config.AgentOptions()...)
+	config.AddFlags(cmd.Flags(), config.ProxyOptions()...)
 	return cmd
 }
 
