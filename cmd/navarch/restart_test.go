@@ -171,7 +171,8 @@ func maxRV(t *testing.T, stamps map[string]stamp) int64 {
 // TestUpRunsTheControlPlaneAndStopsOnSIGTERM starts `navarch up`, uses its
 // API through the written kubeconfig and stops it.
 func TestUpRunsTheControlPlaneAndStopsOnSIGTERM(t *testing.T) {
-	up := startRole(t, "up", t.TempDir())
+	// The Service proxy would change the host; proxy_test.go runs it.
+	up := startRole(t, "up", t.TempDir(), "--disable-proxy")
 	if _, err := up.clientset(t).CoreV1().Namespaces().Get(context.Background(), "navarch-system", metav1.GetOptions{}); err != nil {
 		t.Errorf("get namespace navarch-system: %v", err)
 	}
