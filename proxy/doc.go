@@ -179,7 +179,9 @@
 // # Callers
 //
 // cmd/navarch builds a Proxier from config and runs it next to the
-// kubelet, with NodeIPs the node's addresses and ClusterCIDR the pod
-// network; `--cleanup` calls Cleanup. The kubelet calls
-// ServiceEnvironment for every container it starts.
+// kubelet in navarch up and navarch agent, with the server's Service CIDR,
+// ClusterCIDR the pod network and NodeIPs --proxy-node-ips or --node-ip
+// (when neither is given, the proxy follows the InternalIP addresses the
+// kubelet reports on the Node); `navarch agent --cleanup` calls Cleanup.
+// The kubelet calls ServiceEnvironment for every container it starts.
 package proxy
