@@ -20,7 +20,12 @@ server, and the parts that join them as they are added (this machine's node,
 scheduler, controllers, the GitOps reconciler).
 
 At start it writes an admin kubeconfig to <data-dir>/kubeconfig.
-SIGINT or SIGTERM stops everything gracefully.`,
+SIGINT or SIGTERM stops everything gracefully.
+
+This machine's node runs the kubelet and the Service proxy, which makes
+--service-cidr a local route and programs the nftables table --proxy-table;
+its rules stay after navarch up stops, until "navarch agent --cleanup" (with
+the same --proxy-table and --service-cidr) removes them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags())
