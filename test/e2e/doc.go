@@ -10,11 +10,12 @@
 //
 // Every test keeps what it makes apart from the machine's own navarch and
 // from other tests: a data dir under /tmp with a unique suffix (its own
-// containerd, etcd and kubeconfig), free TCP ports and node and bridge
-// names of its own. When the test ends it stops each process it started
-// by PID, ends the containers those processes left behind, and removes
-// the bridges, network namespaces, nftables tables and mounts that carry
-// its suffix. The pod and Service ranges are navarch's defaults: run one
+// containerd, etcd and kubeconfig), free TCP ports, node, bridge and
+// nftables table names and a Service range of its own. When the test ends
+// it stops each process it started by PID, ends the containers those
+// processes left behind, and removes the bridges, network namespaces,
+// nftables tables, routes and mounts it made. The pod range is navarch's
+// default (10.244.0.0/16, which the node-IPAM controller splits): run one
 // end-to-end test at a time on a machine.
 //
 // NAVARCH_BIN names a navarch binary to test (make test-e2e passes

@@ -27,13 +27,16 @@ type cluster struct {
 }
 
 // nodeFlags are the flags that keep one node's resources apart from the
-// machine's and from other nodes': its name, bridge and kubelet ports.
+// machine's and from other nodes': its name, bridge, kubelet ports and
+// nftables table, and the cluster's Service range.
 func (w *world) nodeFlags(label string) []string {
 	return []string{
 		"--node-name=" + w.name(label),
 		"--bridge=" + w.name(label),
 		"--read-only-port=0",
 		fmt.Sprintf("--kubelet-port=%d", freePort(w.t)),
+		"--proxy-table=" + w.name(label),
+		"--service-cidr=" + w.serviceCIDR(),
 	}
 }
 

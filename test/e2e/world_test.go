@@ -3,11 +3,13 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,7 +220,7 @@ func (w *world) unmountAll() {
 }
 
 // removeNetwork deletes the links and nftables tables whose names carry
-// the test's suffix.
+// the test's suffix, and the local route of its Service range.
 func (w *world) removeNetwork() {
 	prefix := w.name("")
 	out, _ := exec.Command("ip", "-o", "link", "show").Output()
@@ -243,4 +245,13 @@ func (w *world) removeNetwork() {
 			}
 		}
 	}
+	_ = exec.Command("ip", "route", "del", "local", w.serviceCIDR(), "dev", "lo", "table", "local").Run()
+}
+
+// serviceCIDR is the test's own Service range, a /16 of 10.64.0.0/10
+// picked by the suffix, so that two tests on one machine do not share a
+// route. (The pod range is navarch's default, 10.244.0.0/16.)
+func (w *world) serviceCIDR() string {
+	n, _ := strconv.ParseUint(w.suffix, 16, 16)
+	return fmt.Sprintf("10.%d.0.0/16", 64+n%64)
 }
