@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -187,11 +186,7 @@ func nodeReady(ctx context.Context, client kubernetes.Interface, name string) bo
 func BenchmarkIdleRSS(b *testing.B) {
 	w := newWorld(b)
 	c := w.quickstart()
-	m := regexp.MustCompile(`started navarch up, pid (\d+)`).FindStringSubmatch(c.script.log())
-	if m == nil {
-		b.Fatal("the quickstart did not say navarch up's pid")
-	}
-	pid, _ := strconv.Atoi(m[1])
+	pid := c.upPID()
 	b.ResetTimer()
 	for range b.N {
 		time.Sleep(30 * time.Second)

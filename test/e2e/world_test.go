@@ -30,8 +30,9 @@ type world struct {
 	home   string // HOME of every command
 	logs   string // the processes' logs
 
-	goEnv []string // GOCACHE, GOMODCACHE, GOPATH of the test's own user
-	procs []*process
+	goEnv  []string // GOCACHE, GOMODCACHE, GOPATH of the test's own user
+	procs  []*process
+	starts int
 }
 
 // tools the end-to-end tests run, besides navarch.
@@ -102,9 +103,14 @@ func (w *world) env(extra ...string) []string {
 }
 
 // start starts a long-running process and tracks it for the liveness
-// checks of eventually.
+// checks of eventually. A name used before gets a number: each start has
+// a log of its own.
 func (w *world) start(name string, env []string, argv ...string) *process {
 	w.t.Helper()
+	w.starts++
+	if _, err := os.Stat(filepath.Join(w.logs, name+".log")); err == nil {
+		name = fmt.Sprintf("%s-%d", name, w.starts)
+	}
 	p := startProcess(w.t, name, w.logs, env, argv...)
 	w.procs = append(w.procs, p)
 	return p

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestQuickstartStartsAgainWhereItStopped stops the quickstart as Ctrl-C
+// does and runs it again on the same data dir: navarch up stops with it,
+// and the second run reuses the repository and the Source and serves the
+// application again.
+func TestQuickstartStartsAgainWhereItStopped(t *testing.T) {
+	w := newWorld(t)
+	c := w.quickstart()
+	upPID := c.upPID()
+	head := w.git(c.repo, "rev-parse", "main")
+
+	if err := c.script.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.script.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("the quickstart did not stop within a minute of SIGINT:\n%s", c.script.tail(20))
+	}
+	w.procs = slices.DeleteFunc(w.procs, func(p *process) bool { return p == c.script })
+	if err := syscall.Kill(upPID, 0); err == nil {
+		t.Errorf("navarch up (pid %d) still runs after the quickstart stopped", upPID)
+	}
+
+	again := w.quickstart()
+	if got := w.git(again.repo, "rev-parse", "main"); got != head {
+		t.Errorf("the repository's main: got %s after the second run, want %s (not seeded again)", got, head)
+	}
+	if n := w.git(again.repo, "rev-list", "--count", "main"); n != "1" {
+		t.Errorf("the repository has %s commits, want 1", n)
+	}
+	if log := again.script.log(); strings.Contains(log, "creating the Git repository") {
+		t.Error("the second run created the repository again")
+	}
+	src, err := again.source(sourceName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sourceReadyAt(src, head) {
+		t.Errorf("got Source %s, want Ready at %s", describeSource(src), head)
+	}
+	ip := strings.TrimSpace(again.must("get", "service", "web", "-n", appNamespace, "-o", "jsonpath={.spec.clusterIP}"))
+	w.eventually(30*time.Second, "a local route to "+ip, func() (bool, string) { return w.localRoute(ip) })
+	w.eventuallyServes(ip, "v1")
+}
+
+// upPID is the PID of the navarch up the quickstart started, as it said.
+func (c *cluster) upPID() int {
+	c.w.t.Helper()
+	m := regexp.MustCompile(`started navarch up, pid (\d+)`).FindStringSubmatch(c.script.log())
+	if m == nil {
+		c.w.t.Fatal("the quickstart did not say navarch up's pid")
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return pid
+}
