@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -18,6 +20,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/navarch/navarch/internal/containerdtest"
 	"github.com/navarch/navarch/internal/kubectltest"
@@ -52,38 +56,10 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(agentDir) })
-	var b [3]byte
-	rand.Read(b[:])
 	roPort := freePortNumber(t)
-	agent := exec.Command(navarchBinary(t), "agent", "--data-dir", agentDir,
-		"--server", server.restConfig(t).Host, "--token", strings.TrimSpace(tok.stdout),
-		"--ca-file", filepath.Join(serverDir, "pki", "ca.crt"), "--node-name", "ag1",
-		"--bridge", "nvt"+hex.EncodeToString(b[:]), "--kubelet-port", strconv.Itoa(freePortNumber(t)),
-		"--read-only-port", strconv.Itoa(roPort))
-	agent.Env = kubectltest.Env(t.TempDir())
-	logFile := filepath.Join(t.TempDir(), "agent.log")
-	out, err := os.Create(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	agent.Stdout, agent.Stderr = out, out
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = agent.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			agent.Process.Kill()
-			<-exited
-		}
-	})
-	agentLog := func() string { b, _ := os.ReadFile(logFile); return string(b) }
-
+	agent := startAgent(t, navarchBinary(t), agentDir, server.restConfig(t).Host, strings.TrimSpace(tok.stdout),
+		filepath.Join(serverDir, "pki", "ca.crt"), "ag1", roPort)
+	agentLog := agent.log
 	deadline := time.Now().Add(time.Minute)
 	var node *corev1.Node
 	for {
@@ -124,21 +100,75 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 		t.Errorf("image ls: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-		if waitErr != nil {
-			t.Errorf("agent exit: %v\n%s", waitErr, agentLog())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("agent still running 30s after SIGTERM\n%s", agentLog())
+	if err := agent.stop(); err != nil {
+		t.Errorf("%v\n%s", err, agentLog())
 	}
 	if c, err := net.Dial("unix", ctrd.DaemonAddress(filepath.Join(agentDir, "containerd"))); err == nil {
 		c.Close()
 		t.Errorf("the agent's containerd still answers after the agent stopped")
 	}
+}
+
+// agentProcess is `navarch agent` run by a test.
+type agentProcess struct {
+	cmd     *exec.Cmd
+	logFile string
+	exited  chan struct{}
+	waitErr error
+}
+
+// startAgent starts `navarch agent` joining server with token as node,
+// with a bridge and kubelet port of its own and the read-only port roPort;
+// it is killed when the test ends if still running.
+func startAgent(tb testing.TB, bin, dataDir, server, token, caFile, node string, roPort int) *agentProcess {
+	tb.Helper()
+	var b [3]byte
+	rand.Read(b[:])
+	a := &agentProcess{logFile: filepath.Join(tb.TempDir(), "agent.log"), exited: make(chan struct{})}
+	a.cmd = exec.Command(bin, "agent", "--data-dir", dataDir, "--server", server, "--token", token,
+		"--ca-file", caFile, "--node-name", node, "--bridge", "nvt"+hex.EncodeToString(b[:]),
+		"--kubelet-port", strconv.Itoa(freePortNumber(tb)), "--read-only-port", strconv.Itoa(roPort))
+	a.cmd.Env = kubectltest.Env(tb.TempDir())
+	out, err := os.Create(a.logFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer out.Close()
+	a.cmd.Stdout, a.cmd.Stderr = out, out
+	if err := a.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() { a.waitErr = a.cmd.Wait(); close(a.exited) }()
+	tb.Cleanup(func() {
+		select {
+		case <-a.exited:
+		default:
+			a.cmd.Process.Kill()
+			<-a.exited
+		}
+	})
+	return a
+}
+
+// stop sends SIGTERM and waits up to 30s for a clean exit.
+func (a *agentProcess) stop() error {
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-a.exited:
+		if a.waitErr != nil {
+			return fmt.Errorf("agent exit: %w", a.waitErr)
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		return errors.New("agent still running 30s after SIGTERM")
+	}
+}
+
+func (a *agentProcess) log() string {
+	b, _ := os.ReadFile(a.logFile)
+	return string(b)
 }
 
 func ready(n *corev1.Node) bool {
@@ -151,7 +181,7 @@ func ready(n *corev1.Node) bool {
 }
 
 // freePortNumber returns a TCP port free on 127.0.0.1 a moment ago.
-func freePortNumber(t *testing.T) int {
+func freePortNumber(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -159,4 +189,101 @@ func freePortNumber(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// BenchmarkAgentIdleRSS joins `navarch agent` to `navarch server`, lets it
+// idle for 15 s with its node Ready, and reports the agent process's
+// resident memory (containerd, its child, excluded): all of it, its
+// anonymous part, and the file-backed part (pages of the one navarch
+// binary it runs from).
+func BenchmarkAgentIdleRSS(b *testing.B) {
+	containerdtest.Require(b, "containerd", "runc")
+	bin := kubectltest.Build(b, "github.com/navarch/navarch/cmd/navarch", "-X main.version="+testVersion)
+	for range b.N {
+		serverDir := b.TempDir()
+		srv := exec.Command(bin, "server", "--data-dir", serverDir, "--port", "0")
+		srv.Env = kubectltest.Env(b.TempDir())
+		if err := srv.Start(); err != nil {
+			b.Fatal(err)
+		}
+		srvDone := make(chan struct{})
+		go func() { srv.Wait(); close(srvDone) }()
+		b.Cleanup(func() { srv.Process.Signal(syscall.SIGTERM); <-srvDone })
+		cs := waitKubeconfig(b, filepath.Join(serverDir, "kubeconfig"))
+		out, err := exec.Command(bin, "token", "create", "--node", "idle", "--data-dir", serverDir).Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		agentDir, err := os.MkdirTemp("", "navarch-agent-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(agentDir) })
+		agent := startAgent(b, bin, agentDir, restHost(b, filepath.Join(serverDir, "kubeconfig")), strings.TrimSpace(string(out)),
+			filepath.Join(serverDir, "pki", "ca.crt"), "idle", freePortNumber(b))
+		deadline := time.Now().Add(time.Minute)
+		for {
+			n, err := cs.CoreV1().Nodes().Get(context.Background(), "idle", metav1.GetOptions{})
+			if err == nil && ready(n) {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("node not Ready\n%s", agent.log())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(15 * time.Second)
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", agent.cmd.Process.Pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, key := range []string{"VmRSS", "RssAnon", "RssFile"} {
+			b.ReportMetric(float64(statusKB(b, string(st), key))/1024, "MiB-"+key)
+		}
+		if err := agent.stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// statusKB reads a "Key:  N kB" line of /proc/<pid>/status.
+func statusKB(tb testing.TB, status, key string) int {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return n
+		}
+	}
+	tb.Fatalf("no %s in status", key)
+	return 0
+}
+
+// waitKubeconfig waits for a server's kubeconfig and returns a client
+// once the server lists namespaces.
+func waitKubeconfig(tb testing.TB, path string) kubernetes.Interface {
+	tb.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if cfg, err := clientcmd.BuildConfigFromFlags("", path); err == nil {
+			if cs, err := kubernetes.NewForConfig(cfg); err == nil {
+				if _, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{}); err == nil {
+					return cs
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("no server answering with %s", path)
+	return nil
+}
+
+func restHost(tb testing.TB, kubeconfig string) string {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg.Host
 }
