@@ -166,6 +166,8 @@ func (k *Kubelet) converge(ctx context.Context, w *podWorker, pod *corev1.Pod, s
 	log := loggerFrom(ctx)
 	sb := state.sandbox()
 	changed := false
+	w.crash.expire(k.opts.Now())
+	w.images.expire(k.opts.Now())
 	if sb == nil {
 		if podCompleted(pod, state) {
 			return 0, false
