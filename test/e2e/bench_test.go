@@ -48,6 +48,7 @@ func BenchmarkCommitToReady(b *testing.B) {
 			at := waitRolledOut(b, watch, strconv.Itoa(i), replicas, 2*time.Minute)
 			took = append(took, at.Sub(start))
 		}
+		b.Logf("each commit, in order: %v", took)
 		slices.Sort(took)
 		b.ReportMetric(percentile(took, 50).Seconds(), "p50-s")
 		b.ReportMetric(percentile(took, 99).Seconds(), "p99-s")
