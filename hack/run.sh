@@ -139,23 +139,23 @@ spec:
 SOURCE
 "$navarch" sync "$source" --wait --timeout 3m
 
-nv=navarch
-[ "$(command -v navarch)" = "$navarch" ] || nv=$navarch
-env_hint=""
-[ "$data" = "$HOME/.navarch" ] || env_hint="
+hints=""
+[ "$(command -v navarch)" = "$navarch" ] || hints="
+  export PATH=$(dirname "$navarch"):\$PATH"
+[ "$data" = "$HOME/.navarch" ] || hints="$hints
   export NAVARCH_DATA_DIR=$data KUBECONFIG=$data/kubeconfig"
 cat <<NEXT
 
 navarch is running the example application from $repo.
 In another terminal:
-$env_hint
+$hints
   git clone $repo hello && cd hello
-  sed -i 's#hello:v1#hello:v2#' apps/*/deployment.yaml     # a new release
-  git commit -am "Release v2" && git push                  # the hook syncs it at once
-  $nv get pods -n hello -w                                 # watch the rolling update
-  curl http://\$($nv get svc web -n hello -o jsonpath='{.spec.clusterIP}')/
-  $nv history $source                                          # what was applied, commit to ready
-  $nv rollback $source                                         # commit the previous revision back
+  sed -i 's#hello:v1#hello:v2#' apps/*/deployment.yaml    # a new release
+  git commit -am "Release v2" && git push                 # the hook syncs it at once
+  navarch get pods -n hello -w                            # the rolling update
+  curl http://\$(navarch get svc web -n hello -o jsonpath='{.spec.clusterIP}')/
+  navarch history $source                                   # what was applied, commit to ready
+  navarch rollback $source                                  # commit the previous revision back
 
 Try the image tag 'broken' to see a rollout stall, and 'navarch get sources -A'.
 Ctrl-C stops navarch; 'make run' starts it again where it was.
