@@ -183,6 +183,16 @@ func TestServiceAllocationsAreKeptInEtcdAndReleasedOnEveryDeletePath(t *testing.
 		t.Errorf("server-side apply to NodePort: node port %d, want one with its key", port)
 	}
 
+	// Server-side apply creating a Service takes its values with it.
+	applyNew := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"d"},"spec":{"type":"NodePort","selector":{"app":"d"},"ports":[{"name":"http","port":80}]}}`
+	d, err := svcs.Patch(ctx, "d", types.ApplyPatchType, []byte(applyNew), metav1.PatchOptions{FieldManager: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !allocationKey(t, st, alloc.ServiceIPsPrefix, d.Spec.ClusterIP) || !allocationKey(t, st, alloc.NodePortsPrefix, strconv.Itoa(int(d.Spec.Ports[0].NodePort))) {
+		t.Errorf("server-side apply of a new Service: no keys for %s and %d", d.Spec.ClusterIP, d.Spec.Ports[0].NodePort)
+	}
+
 	// The Service written by server-side apply lets go of all it holds.
 	if err := svcs.Delete(ctx, "c", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
