@@ -27,6 +27,7 @@ import (
 	"github.com/navarch/navarch/internal/kubectltest"
 	"github.com/navarch/navarch/internal/testimage"
 	ctrd "github.com/navarch/navarch/kubelet/containerd"
+	"github.com/navarch/navarch/proxy"
 )
 
 // TestAgentJoinsWithANodeTokenAndStopsItsContainerd runs `navarch server`,
@@ -125,9 +126,18 @@ func startAgent(tb testing.TB, bin, dataDir, server, token, caFile, node string,
 	var b [3]byte
 	rand.Read(b[:])
 	a := &agentProcess{logFile: filepath.Join(tb.TempDir(), "agent.log"), exited: make(chan struct{})}
+	// The agent's Service proxy gets a table of its own and routes a range
+	// no one uses here (the test runs no Service); both go when it ends.
+	table, cidr := "navarch-test-"+hex.EncodeToString(b[:]), fmt.Sprintf("10.253.%d.0/24", b[0])
+	tb.Cleanup(func() {
+		if err := proxy.Cleanup(context.Background(), table, cidr); err != nil {
+			tb.Errorf("remove the agent's proxy table and route: %v", err)
+		}
+	})
 	a.cmd = exec.Command(bin, "agent", "--data-dir", dataDir, "--server", server, "--token", token,
 		"--ca-file", caFile, "--node-name", node, "--bridge", "nvt"+hex.EncodeToString(b[:]),
-		"--kubelet-port", strconv.Itoa(freePortNumber(tb)), "--read-only-port", strconv.Itoa(roPort))
+		"--kubelet-port", strconv.Itoa(freePortNumber(tb)), "--read-only-port", strconv.Itoa(roPort),
+		"--proxy-table", table, "--service-cidr", cidr)
 	a.cmd.Env = kubectltest.Env(tb.TempDir())
 	out, err := os.Create(a.logFile)
 	if err != nil {
