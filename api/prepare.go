@@ -1,6 +1,8 @@
 package api
 
 import (
+	"slices"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,7 +30,7 @@ func prepareKindForCreate(obj runtime.Object) {
 		}
 	case *corev1.Namespace:
 		o.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
-		if !hasFinalizer(o.Spec.Finalizers, corev1.FinalizerKubernetes) {
+		if !slices.Contains(o.Spec.Finalizers, corev1.FinalizerKubernetes) {
 			o.Spec.Finalizers = append(o.Spec.Finalizers, corev1.FinalizerKubernetes)
 		}
 	case *corev1.Node:
@@ -44,15 +46,6 @@ func prepareKindForCreate(obj runtime.Object) {
 	case *gitopsv1alpha1.Source:
 		o.Status = gitopsv1alpha1.SourceStatus{}
 	}
-}
-
-func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
-	for _, x := range list {
-		if x == f {
-			return true
-		}
-	}
-	return false
 }
 
 // prepareKindForUpdate carries over what an update through the main
@@ -77,13 +70,13 @@ func prepareKindForUpdate(obj, old runtime.Object) {
 // them as they were.
 func dropTypeDependentFields(svc, old *corev1.Service) {
 	if svc.Spec.Type == corev1.ServiceTypeExternalName && old.Spec.Type != corev1.ServiceTypeExternalName {
-		if svc.Spec.ClusterIP == old.Spec.ClusterIP && stringsEqual(svc.Spec.ClusterIPs, old.Spec.ClusterIPs) {
+		if svc.Spec.ClusterIP == old.Spec.ClusterIP && slices.Equal(svc.Spec.ClusterIPs, old.Spec.ClusterIPs) {
 			svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
 		}
-		if familiesEqual(svc.Spec.IPFamilies, old.Spec.IPFamilies) {
+		if slices.Equal(svc.Spec.IPFamilies, old.Spec.IPFamilies) {
 			svc.Spec.IPFamilies = nil
 		}
-		if policiesEqual(svc.Spec.IPFamilyPolicy, old.Spec.IPFamilyPolicy) {
+		if ptrEqual(svc.Spec.IPFamilyPolicy, old.Spec.IPFamilyPolicy) {
 			svc.Spec.IPFamilyPolicy = nil
 		}
 	}
@@ -98,7 +91,7 @@ func dropTypeDependentFields(svc, old *corev1.Service) {
 		svc.Spec.HealthCheckNodePort = 0
 	}
 	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer && old.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		if ptrBoolEqual(svc.Spec.AllocateLoadBalancerNodePorts, old.Spec.AllocateLoadBalancerNodePorts) {
+		if ptrEqual(svc.Spec.AllocateLoadBalancerNodePorts, old.Spec.AllocateLoadBalancerNodePorts) {
 			svc.Spec.AllocateLoadBalancerNodePorts = nil
 		}
 	}
@@ -159,34 +152,7 @@ func hasNodePort(svc *corev1.Service, port int32) bool {
 	return false
 }
 
-func stringsEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func familiesEqual(a, b []corev1.IPFamily) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func policiesEqual(a, b *corev1.IPFamilyPolicy) bool {
-	return a == nil && b == nil || a != nil && b != nil && *a == *b
-}
-
-func ptrBoolEqual(a, b *bool) bool {
+// ptrEqual reports whether a and b are both nil or point to equal values.
+func ptrEqual[T comparable](a, b *T) bool {
 	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -233,7 +234,7 @@ func validateEnvVarValueFrom(ev corev1.EnvVar, path *field.Path) field.ErrorList
 		n++
 		if r.Resource == "" {
 			errs = append(errs, field.Required(path.Child("resourceFieldRef", "resource"), ""))
-		} else if !contains(resourceFieldPaths, r.Resource) && !strings.HasPrefix(r.Resource, "requests.hugepages-") && !strings.HasPrefix(r.Resource, "limits.hugepages-") {
+		} else if !slices.Contains(resourceFieldPaths, r.Resource) && !strings.HasPrefix(r.Resource, "requests.hugepages-") && !strings.HasPrefix(r.Resource, "limits.hugepages-") {
 			errs = append(errs, field.NotSupported(path.Child("resourceFieldRef", "resource"), r.Resource, resourceFieldPaths))
 		}
 	}
@@ -293,7 +294,7 @@ func validateObjectFieldSelector(fs *corev1.ObjectFieldSelector, valid []string,
 			return field.ErrorList{field.Invalid(path, base, "does not support subscript")}
 		}
 	}
-	if !contains(valid, fs.FieldPath) {
+	if !slices.Contains(valid, fs.FieldPath) {
 		return field.ErrorList{field.NotSupported(path.Child("fieldPath"), fs.FieldPath, valid)}
 	}
 	return nil
@@ -507,13 +508,4 @@ func validateLifecycle(l *corev1.Lifecycle, grace *int64, path *field.Path) fiel
 type setField struct {
 	name string
 	set  bool
-}
-
-func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
