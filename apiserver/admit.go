@@ -71,17 +71,7 @@ func (s *Server) Admit(ctx context.Context, action string, res api.Resource, obj
 		if m.GetResourceVersion() != "" {
 			return nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
 		}
-		if err := s.admitCreate(rr, obj); err != nil {
-			return nil, err
-		}
-		if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), false); err != nil {
-			return nil, err
-		}
-		tracked, err := s.fields.update(rr, res.New(), obj, manager, "")
-		if err != nil {
-			return nil, err
-		}
-		if err := assign(obj, tracked); err != nil {
+		if err := s.admitNew(rr, obj, manager, false); err != nil {
 			return nil, err
 		}
 		return append([]store.Op{{Type: store.OpCreate, Key: key, Object: obj}}, planOps(rr.plan)...), nil

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
-	"github.com/navarch/navarch/api"
 	"github.com/navarch/navarch/store"
 )
 
@@ -70,18 +69,11 @@ func (s *Server) decodeApplyPatch(rr *resourceRequest, p *patchRequest) (*unstru
 	if gvk != rr.res.GroupVersionKind() {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: the kind of the patch does not match the request", gvk.Kind, gvk.Version, rr.res.Kind))
 	}
-	switch patch.GetName() {
-	case rr.info.Name:
-	case "":
-		patch.SetName(rr.info.Name)
-	default:
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", patch.GetName(), rr.info.Name))
+	if err := checkName(rr, patch); err != nil {
+		return nil, err
 	}
-	if ns := patch.GetNamespace(); rr.res.Namespaced && ns != "" && ns != rr.namespace() {
-		return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
-	}
-	if rr.res.Namespaced {
-		patch.SetNamespace(rr.namespace())
+	if err := checkNamespace(rr, patch); err != nil {
+		return nil, err
 	}
 	return patch, nil
 }
@@ -92,38 +84,20 @@ func (s *Server) applyCreate(rr *resourceRequest, patch *unstructured.Unstructur
 	if err != nil {
 		return nil, applyError(err)
 	}
-	if err := s.admitCreate(rr, obj); err != nil {
-		return nil, err
-	}
-	m := metaOf(obj)
-	if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), true); err != nil {
+	if err := s.admitCreate(rr, obj, true); err != nil {
 		return nil, err
 	}
 	return obj, nil
 }
 
 // applyUpdate merges an apply patch into the current object and admits the
-// result as an update.
+// result as an update (see prepareUpdate).
 func (s *Server) applyUpdate(rr *resourceRequest, cur runtime.Object, patch *unstructured.Unstructured, manager string, force bool) (runtime.Object, error) {
 	obj, err := s.fields.apply(rr, cur.DeepCopyObject(), patch, manager, force)
 	if err != nil {
 		return nil, applyError(err)
 	}
-	api.Default(obj)
-	if rr.info.Subresource == "status" {
-		err = api.PrepareForStatusUpdate(obj, cur)
-	} else {
-		err = api.PrepareForUpdate(obj, cur)
-	}
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	m := metaOf(obj)
-	m.SetResourceVersion(metaOf(cur).GetResourceVersion())
-	if errs := api.ValidateUpdate(obj, cur); len(errs) > 0 {
-		return nil, apierrors.NewInvalid(rr.gk(), rr.info.Name, errs)
-	}
-	if err := s.allocate(rr, obj, cur); err != nil {
+	if err := s.prepareUpdate(rr, obj, cur); err != nil {
 		return nil, err
 	}
 	return obj, nil

@@ -38,7 +38,7 @@ func (s *Server) serveBinding(rr *resourceRequest) {
 		return
 	}
 	if b.Name != "" && b.Name != rr.info.Name {
-		rr.fail(apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", b.Name, rr.info.Name)))
+		rr.fail(errNameMismatch(b.Name, rr.info.Name))
 		return
 	}
 	if b.Target.Name == "" || (b.Target.Kind != "" && b.Target.Kind != "Node") {

@@ -23,40 +23,50 @@ const generateNameAttempts = 8
 // serveCreate answers POST of a new object: decode, default, prepare,
 // validate, check the namespace, track managed fields, store.
 func (s *Server) serveCreate(rr *resourceRequest) {
-	var opts metav1.CreateOptions
-	q := rr.query()
-	if err := metav1.Convert_url_Values_To_v1_CreateOptions(&q, &opts, nil); err != nil {
-		rr.fail(apierrors.NewBadRequest(err.Error()))
-		return
-	}
-	if err := validateManager(opts.FieldManager); err != nil {
-		rr.fail(err)
-		return
-	}
-	dryRun, err := rr.dryRun()
+	w, err := s.readWrite(rr)
 	if err != nil {
 		rr.fail(err)
 		return
+	}
+	if err := rr.authorizeCreate(w.meta.GetName()); err != nil {
+		rr.fail(err)
+		return
+	}
+	if err := checkNamespace(rr, w.meta); err != nil {
+		rr.fail(err)
+		return
+	}
+	if err := s.create(rr, w.obj, w.manager, w.dryRun); err != nil {
+		rr.fail(err)
+		return
+	}
+	s.writeObject(rr, http.StatusCreated, w.obj)
+}
+
+// writeRequest is a decoded POST or PUT of an object.
+type writeRequest struct {
+	obj     runtime.Object
+	meta    metav1.Object // obj's
+	manager string
+	dryRun  bool
+}
+
+// readWrite reads a POST or PUT: its options (see writeOptions) and the
+// object of its body (see decodeRequestObject).
+func (s *Server) readWrite(rr *resourceRequest) (*writeRequest, error) {
+	manager, dryRun, err := rr.writeOptions()
+	if err != nil {
+		return nil, err
 	}
 	obj, err := s.decodeRequestObject(rr)
 	if err != nil {
-		rr.fail(err)
-		return
+		return nil, err
 	}
-	m, _ := meta.Accessor(obj)
-	if err := rr.authorizeCreate(m.GetName()); err != nil {
-		rr.fail(err)
-		return
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
 	}
-	if err := checkNamespace(rr, m); err != nil {
-		rr.fail(err)
-		return
-	}
-	if err := s.create(rr, obj, managerName(rr.r, opts.FieldManager), dryRun); err != nil {
-		rr.fail(err)
-		return
-	}
-	s.writeObject(rr, http.StatusCreated, obj)
+	return &writeRequest{obj: obj, meta: m, manager: manager, dryRun: dryRun}, nil
 }
 
 // decodeRequestObject reads the body into a new object of the resource,
@@ -87,7 +97,7 @@ func checkNamespace(rr *resourceRequest, m metav1.Object) error {
 	case m.GetNamespace() == "":
 		m.SetNamespace(ns)
 	case m.GetNamespace() != ns:
-		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		return errNamespaceMismatch()
 	}
 	return nil
 }
@@ -116,17 +126,7 @@ func (s *Server) create(rr *resourceRequest, obj runtime.Object, manager string,
 		if generate {
 			m.SetName(m.GetGenerateName() + utilrand.String(5))
 		}
-		if err := s.admitCreate(rr, obj); err != nil {
-			return err
-		}
-		if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), true); err != nil {
-			return err
-		}
-		tracked, err := s.fields.update(rr, rr.res.New(), obj, manager, "")
-		if err != nil {
-			return apierrors.NewInternalError(err)
-		}
-		if err := assign(obj, tracked); err != nil {
+		if err := s.admitNew(rr, obj, manager, true); err != nil {
 			return err
 		}
 		if dryRun {
@@ -154,9 +154,24 @@ func (s *Server) create(rr *resourceRequest, obj runtime.Object, manager string,
 	}
 }
 
-// admitCreate defaults, prepares and validates a new object, and plans a
-// Service's allocations (see allocate).
-func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object) error {
+// admitNew admits obj as a new object (see admitCreate) and records
+// manager as the owner of its fields, in place.
+func (s *Server) admitNew(rr *resourceRequest, obj runtime.Object, manager string, nsMustExist bool) error {
+	if err := s.admitCreate(rr, obj, nsMustExist); err != nil {
+		return err
+	}
+	tracked, err := s.fields.update(rr, rr.res.New(), obj, manager, "")
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	return assign(obj, tracked)
+}
+
+// admitCreate defaults, prepares and validates a new object, checks its
+// namespace's lifecycle (see checkNamespaceLifecycle; the namespace must
+// exist when nsMustExist), and plans a Service's allocations (see
+// allocate).
+func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object, nsMustExist bool) error {
 	m, _ := meta.Accessor(obj)
 	if m.GetName() == "" && m.GetGenerateName() != "" {
 		// Validate a name of the length the generated one will have.
@@ -169,6 +184,9 @@ func (s *Server) admitCreate(rr *resourceRequest, obj runtime.Object) error {
 	}
 	if errs := api.Validate(obj); len(errs) > 0 {
 		return apierrors.NewInvalid(rr.gk(), m.GetName(), errs)
+	}
+	if err := s.checkNamespaceLifecycle(rr, m.GetNamespace(), m.GetName(), nsMustExist); err != nil {
+		return err
 	}
 	return s.allocate(rr, obj, nil)
 }

@@ -30,15 +30,10 @@ func (s *Server) ensureNamespaces(ctx context.Context) error {
 	rr := &resourceRequest{info: &RequestInfo{Verb: "create", Resource: res.Resource}, res: res, c: ctx}
 	for _, name := range SystemNamespaces {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-		if err := s.admitCreate(rr, ns); err != nil {
+		if err := s.admitNew(rr, ns, "navarch", true); err != nil {
 			return fmt.Errorf("namespace %s: %w", name, err)
 		}
-		rr.setKind(ns)
-		tracked, err := s.fields.update(rr, res.New(), ns, "navarch", "")
-		if err != nil {
-			return fmt.Errorf("namespace %s: %w", name, err)
-		}
-		err = s.store.Create(ctx, res.StorageKey("", name), tracked)
+		err := s.store.Create(ctx, res.StorageKey("", name), ns)
 		if err != nil && !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
@@ -50,32 +45,26 @@ func (s *Server) ensureNamespaces(ctx context.Context) error {
 // controller's way to change spec.finalizers, which the main resource
 // keeps. A namespace being deleted goes once its finalizers are gone.
 func (s *Server) serveFinalize(rr *resourceRequest) {
-	dryRun, err := rr.dryRun()
+	w, err := s.readWrite(rr)
 	if err != nil {
 		rr.fail(err)
 		return
 	}
-	obj, err := s.decodeRequestObject(rr)
-	if err != nil {
-		rr.fail(err)
-		return
-	}
-	in := obj.(*corev1.Namespace)
+	in := w.obj.(*corev1.Namespace)
 	if err := checkName(rr, in); err != nil {
 		rr.fail(err)
 		return
 	}
-	manager := managerName(rr.r, rr.query().Get("fieldManager"))
-	out, err := s.update(rr, dryRun, func(cur runtime.Object) (runtime.Object, error) {
+	out, err := s.update(rr, w.dryRun, func(cur runtime.Object) (runtime.Object, error) {
 		ns := cur.DeepCopyObject().(*corev1.Namespace)
-		if rv := in.ResourceVersion; rv != "" && rv != ns.ResourceVersion {
-			return nil, apierrors.NewConflict(rr.gr(), rr.info.Name, errors.New(optimisticLockErrorMsg))
+		if err := checkResourceVersion(rr, in.ResourceVersion, ns.ResourceVersion); err != nil {
+			return nil, err
 		}
 		ns.Spec.Finalizers = in.Spec.Finalizers
 		if errs := api.ValidateUpdate(ns, cur); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(rr.gk(), rr.info.Name, errs)
 		}
-		return s.fields.update(rr, cur, ns, manager, "finalize")
+		return s.fields.update(rr, cur, ns, w.manager, "finalize")
 	})
 	if err != nil {
 		rr.fail(err)

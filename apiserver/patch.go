@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -65,13 +64,10 @@ func (s *Server) readPatch(rr *resourceRequest) (*patchRequest, error) {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	var err error
-	if p.dryRun, err = rr.dryRun(); err != nil {
+	if p.manager, p.dryRun, err = rr.writeOptions(); err != nil {
 		return nil, err
 	}
 	if p.directive, err = fieldValidation(rr.r); err != nil {
-		return nil, err
-	}
-	if err := validateManager(p.opts.FieldManager); err != nil {
 		return nil, err
 	}
 	switch p.mediaType {
@@ -86,7 +82,6 @@ func (s *Server) readPatch(rr *resourceRequest) (*patchRequest, error) {
 	default:
 		return nil, errUnsupportedMediaType(p.mediaType, mediaJSONPatch, mediaMergePatch, mediaStrategicPatch, mediaApplyPatchYAML)
 	}
-	p.manager = managerName(rr.r, p.opts.FieldManager)
 	if p.body, err = readBody(rr.r, s.opts.MaxRequestBytes); err != nil {
 		return nil, err
 	}
@@ -115,10 +110,10 @@ func (s *Server) applyPatch(rr *resourceRequest, p *patchRequest, cur runtime.Ob
 	}
 	m, cm := metaOf(obj), metaOf(cur)
 	if m.GetName() != cm.GetName() {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), cm.GetName()))
+		return nil, errNameMismatch(m.GetName(), cm.GetName())
 	}
 	if m.GetNamespace() != cm.GetNamespace() {
-		return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		return nil, errNamespaceMismatch()
 	}
 	return obj, nil
 }

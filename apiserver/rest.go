@@ -92,6 +92,20 @@ func (rr *resourceRequest) dryRun() (bool, error) {
 	return len(values) > 0, nil
 }
 
+// writeOptions reads the options every write takes from the query: the
+// field manager (fieldManager, checked as Kubernetes checks it, else
+// derived from the user agent; see managerName) and dryRun.
+func (rr *resourceRequest) writeOptions() (manager string, dryRun bool, err error) {
+	option := rr.query().Get("fieldManager")
+	if err := validateManager(option); err != nil {
+		return "", false, err
+	}
+	if dryRun, err = rr.dryRun(); err != nil {
+		return "", false, err
+	}
+	return managerName(rr.r, option), dryRun, nil
+}
+
 // fail answers the request with err.
 func (rr *resourceRequest) fail(err error) {
 	rr.warn.write(rr.w.Header())

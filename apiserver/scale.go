@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -11,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/navarch/navarch/api"
@@ -32,16 +30,18 @@ func (s *Server) serveScale(rr *resourceRequest) {
 		s.writeScale(rr, http.StatusOK, obj)
 		return
 	}
-	dryRun, err := rr.dryRun()
-	if err != nil {
-		rr.fail(err)
-		return
-	}
 	// newScale turns the current Scale into the requested one.
-	var newScale func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error)
-	var manager string
+	var (
+		newScale func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error)
+		manager  string
+		dryRun   bool
+	)
 	if rr.info.Verb == "update" {
-		manager = managerName(rr.r, rr.query().Get("fieldManager"))
+		var err error
+		if manager, dryRun, err = rr.writeOptions(); err != nil {
+			rr.fail(err)
+			return
+		}
 		in, err := s.decodeScale(rr)
 		if err != nil {
 			rr.fail(err)
@@ -58,7 +58,7 @@ func (s *Server) serveScale(rr *resourceRequest) {
 			rr.fail(errUnsupportedMediaType(p.mediaType, mediaJSONPatch, mediaMergePatch, mediaStrategicPatch))
 			return
 		}
-		manager = p.manager
+		manager, dryRun = p.manager, p.dryRun
 		newScale = func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error) { return patchScale(p, cur) }
 	}
 	out, err := s.update(rr, dryRun, func(cur runtime.Object) (runtime.Object, error) {
@@ -71,10 +71,10 @@ func (s *Server) serveScale(rr *resourceRequest) {
 			return nil, err
 		}
 		if in.Name != "" && in.Name != rr.info.Name {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", in.Name, rr.info.Name))
+			return nil, errNameMismatch(in.Name, rr.info.Name)
 		}
-		if in.ResourceVersion != "" && in.ResourceVersion != curScale.ResourceVersion {
-			return nil, apierrors.NewConflict(schema.GroupResource{Group: rr.res.Group, Resource: rr.res.Resource}, rr.info.Name, errors.New(optimisticLockErrorMsg))
+		if err := checkResourceVersion(rr, in.ResourceVersion, curScale.ResourceVersion); err != nil {
+			return nil, err
 		}
 		if in.Spec.Replicas < 0 {
 			return nil, apierrors.NewInvalid(scaleGVK.GroupKind(), rr.info.Name, field.ErrorList{

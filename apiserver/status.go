@@ -97,3 +97,15 @@ func errUnsupportedMediaType(contentType string, supported ...string) error {
 func errNotFoundPath() error {
 	return newStatusError(http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource")
 }
+
+// errNameMismatch is Kubernetes' 400 for a body naming another object
+// than the URL does.
+func errNameMismatch(inBody, inURL string) error {
+	return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", inBody, inURL))
+}
+
+// errNamespaceMismatch is Kubernetes' 400 for a body naming another
+// namespace than the URL does.
+func errNamespaceMismatch() error {
+	return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+}

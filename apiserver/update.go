@@ -22,38 +22,21 @@ const deleteAttempts = 10
 // Kubernetes creates on PUT for a few kinds only; navarch for none: a
 // missing object is a 404.
 func (s *Server) serveUpdate(rr *resourceRequest) {
-	var opts metav1.UpdateOptions
-	q := rr.query()
-	if err := metav1.Convert_url_Values_To_v1_UpdateOptions(&q, &opts, nil); err != nil {
-		rr.fail(apierrors.NewBadRequest(err.Error()))
-		return
-	}
-	if err := validateManager(opts.FieldManager); err != nil {
-		rr.fail(err)
-		return
-	}
-	dryRun, err := rr.dryRun()
+	w, err := s.readWrite(rr)
 	if err != nil {
 		rr.fail(err)
 		return
 	}
-	obj, err := s.decodeRequestObject(rr)
-	if err != nil {
+	if err := checkName(rr, w.meta); err != nil {
 		rr.fail(err)
 		return
 	}
-	m, _ := meta.Accessor(obj)
-	if err := checkName(rr, m); err != nil {
+	if err := checkNamespace(rr, w.meta); err != nil {
 		rr.fail(err)
 		return
 	}
-	if err := checkNamespace(rr, m); err != nil {
-		rr.fail(err)
-		return
-	}
-	manager := managerName(rr.r, opts.FieldManager)
-	out, err := s.update(rr, dryRun, func(cur runtime.Object) (runtime.Object, error) {
-		return s.admitUpdate(rr, obj.DeepCopyObject(), cur, manager)
+	out, err := s.update(rr, w.dryRun, func(cur runtime.Object) (runtime.Object, error) {
+		return s.admitUpdate(rr, w.obj.DeepCopyObject(), cur, w.manager)
 	})
 	if err != nil {
 		rr.fail(err)
@@ -70,48 +53,59 @@ func checkName(rr *resourceRequest, m metav1.Object) error {
 	case "":
 		m.SetName(rr.info.Name)
 	default:
-		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), rr.info.Name))
+		return errNameMismatch(m.GetName(), rr.info.Name)
+	}
+	return nil
+}
+
+// checkResourceVersion refuses (409) a write whose object names a
+// resourceVersion, want, other than the stored object's, have; an empty
+// want is an unconditional write.
+func checkResourceVersion(rr *resourceRequest, want, have string) error {
+	if want != "" && want != have {
+		return apierrors.NewConflict(rr.gr(), rr.info.Name, errors.New(optimisticLockErrorMsg))
 	}
 	return nil
 }
 
 // admitUpdate turns obj, the client's new version of cur, into what is
-// stored: the resourceVersion precondition, Kubernetes' update preparation
-// (of the main resource or of the status subresource), defaults,
-// validation, a Service's allocations (see allocate) and managed fields.
+// stored: the resourceVersion precondition, prepareUpdate and managed
+// fields.
 func (s *Server) admitUpdate(rr *resourceRequest, obj, cur runtime.Object, manager string) (runtime.Object, error) {
-	m, err := meta.Accessor(obj)
+	if err := checkResourceVersion(rr, metaOf(obj).GetResourceVersion(), metaOf(cur).GetResourceVersion()); err != nil {
+		return nil, err
+	}
+	if err := s.prepareUpdate(rr, obj, cur); err != nil {
+		return nil, err
+	}
+	out, err := s.fields.update(rr, cur, obj, manager, rr.info.Subresource)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	cm, _ := meta.Accessor(cur)
-	if rv := m.GetResourceVersion(); rv != "" && rv != cm.GetResourceVersion() {
-		return nil, apierrors.NewConflict(rr.gr(), rr.info.Name, errors.New(optimisticLockErrorMsg))
-	}
+	return out, nil
+}
+
+// prepareUpdate admits obj, the new version of cur however it was made
+// (PUT, patch or apply), in place: defaults, Kubernetes' update
+// preparation (of the main resource or of the status subresource), cur's
+// resourceVersion, validation as an update and a Service's allocations
+// (see allocate).
+func (s *Server) prepareUpdate(rr *resourceRequest, obj, cur runtime.Object) error {
 	api.Default(obj)
-	sub := ""
+	var err error
 	if rr.info.Subresource == "status" {
-		sub = "status"
 		err = api.PrepareForStatusUpdate(obj, cur)
 	} else {
 		err = api.PrepareForUpdate(obj, cur)
 	}
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return apierrors.NewInternalError(err)
 	}
-	m, _ = meta.Accessor(obj)
-	m.SetResourceVersion(cm.GetResourceVersion())
+	metaOf(obj).SetResourceVersion(metaOf(cur).GetResourceVersion())
 	if errs := api.ValidateUpdate(obj, cur); len(errs) > 0 {
-		return nil, apierrors.NewInvalid(rr.gk(), rr.info.Name, errs)
+		return apierrors.NewInvalid(rr.gk(), rr.info.Name, errs)
 	}
-	if err := s.allocate(rr, obj, cur); err != nil {
-		return nil, err
-	}
-	out, err := s.fields.update(rr, cur, obj, manager, sub)
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	return out, nil
+	return s.allocate(rr, obj, cur)
 }
 
 // errDeleteInstead stops a GuaranteedUpdate whose result is an object
