@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -122,7 +123,7 @@ func (s *Server) delete(rr *resourceRequest, name string, opts *metav1.DeleteOpt
 		if err := checkPreconditions(rr, name, cur, opts.Preconditions); err != nil {
 			return nil, false, err
 		}
-		if err := s.checkDeletable(rr, cur); err != nil {
+		if err := checkDeletable(rr, cur); err != nil {
 			return nil, false, err
 		}
 		rv, _ := store.ParseResourceVersion(metaOf(cur).GetResourceVersion())
@@ -188,7 +189,7 @@ func (s *Server) prepareDelete(cur runtime.Object, opts *metav1.DeleteOptions) (
 	obj := cur.DeepCopyObject()
 	m := metaOf(obj)
 	changed := false
-	if f := gcFinalizers(m.GetFinalizers(), opts); !equalStrings(f, m.GetFinalizers()) {
+	if f := gcFinalizers(m.GetFinalizers(), opts); !slices.Equal(f, m.GetFinalizers()) {
 		m.SetFinalizers(f)
 		changed = true
 	}
@@ -280,8 +281,8 @@ func gracePeriod(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool) {
 // Background (the default). Without a policy an orphan finalizer already
 // present stays.
 func gcFinalizers(finalizers []string, opts *metav1.DeleteOptions) []string {
-	orphan := hasString(finalizers, metav1.FinalizerOrphanDependents)
-	foreground := hasString(finalizers, metav1.FinalizerDeleteDependents)
+	orphan := slices.Contains(finalizers, metav1.FinalizerOrphanDependents)
+	foreground := slices.Contains(finalizers, metav1.FinalizerDeleteDependents)
 	//nolint:staticcheck // OrphanDependents is deprecated but still honoured.
 	switch {
 	case opts.PropagationPolicy != nil:
@@ -308,41 +309,14 @@ func gcFinalizers(finalizers []string, opts *metav1.DeleteOptions) []string {
 	return out
 }
 
-// checkDeletable refuses to delete the namespaces the cluster needs, as
-// Kubernetes' NamespaceLifecycle admission does, and answers a repeated
-// delete of a namespace still being emptied with Kubernetes' 409.
-func (s *Server) checkDeletable(rr *resourceRequest, cur runtime.Object) error {
+// checkDeletable refuses to delete the namespaces the cluster needs (403),
+// as Kubernetes' NamespaceLifecycle admission does.
+func checkDeletable(rr *resourceRequest, cur runtime.Object) error {
 	ns, ok := cur.(*corev1.Namespace)
-	if !ok {
-		return nil
-	}
-	for _, keep := range immortalNamespaces {
-		if ns.Name == keep {
-			return apierrors.NewForbidden(rr.gr(), ns.Name, errors.New("this namespace may not be deleted"))
-		}
+	if ok && slices.Contains(immortalNamespaces, ns.Name) {
+		return apierrors.NewForbidden(rr.gr(), ns.Name, errors.New("this namespace may not be deleted"))
 	}
 	return nil
-}
-
-func hasString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func ptrInt64(v int64) *int64 { return &v }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -42,14 +43,7 @@ type User struct {
 }
 
 // InGroup reports whether u is a member of group.
-func (u User) InGroup(group string) bool {
-	for _, g := range u.Groups {
-		if g == group {
-			return true
-		}
-	}
-	return false
-}
+func (u User) InGroup(group string) bool { return slices.Contains(u.Groups, group) }
 
 // TokenEntry is one line of a tokens file: a bearer token and its user.
 type TokenEntry struct {
