@@ -118,3 +118,23 @@ func TestVersionAndHealthAreOpenAndMetricsNeedTheAdmin(t *testing.T) {
 		}
 	}
 }
+
+func TestReadyzAndHealthzFailWhileEtcdIsGoneAndLivezPasses(t *testing.T) {
+	srv := testserver.Start(t)
+	anonymous := rawClient(t, srv, "")
+	if err := srv.Store().Close(); err != nil {
+		t.Fatalf("close store: %v", err)
+	}
+	for _, path := range []string{"/readyz", "/healthz"} {
+		r := anonymous.do("GET", path, nil)
+		if r.code != http.StatusServiceUnavailable {
+			t.Errorf("%s: got %d %s, want 503", path, r.code, r.body)
+		}
+		if want := "[-]etcd failed: reason withheld\n"; !strings.Contains(string(r.body), want) {
+			t.Errorf("%s: got %q, want it to contain %q", path, r.body, want)
+		}
+	}
+	if r := anonymous.do("GET", "/livez", nil); r.code != http.StatusOK || string(r.body) != "ok" {
+		t.Errorf("/livez: got %d %q, want 200 ok", r.code, r.body)
+	}
+}

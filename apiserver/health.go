@@ -2,40 +2,43 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 )
 
-// serveHealth answers /healthz, /livez and /readyz. The first two say the
-// process serves; /readyz also asks the store, and fails with 503 until
-// etcd answers. ?verbose lists the checks.
+// healthCheck is one line of a health answer.
+type healthCheck struct {
+	name string
+	err  error
+}
+
+// serveHealth answers /healthz, /livez and /readyz. /livez says the
+// process serves; /healthz and /readyz also ask the store, and fail with
+// 503 while etcd does not answer; /readyz fails too once the server is
+// shutting down. ?verbose lists the checks; why one failed is logged, not
+// answered.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	checks := []struct {
-		name string
-		err  error
-	}{{"ping", nil}}
+	checks := []healthCheck{{"ping", nil}}
 	if r.URL.Path == "/readyz" || r.URL.Path == "/healthz" {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		err := s.store.Ready(ctx)
 		cancel()
-		checks = append(checks, struct {
-			name string
-			err  error
-		}{"etcd", err})
+		checks = append(checks, healthCheck{"etcd", err})
 	}
 	if r.URL.Path == "/readyz" && s.shuttingDown.Load() {
-		checks = append(checks, struct {
-			name string
-			err  error
-		}{"shutdown", fmt.Errorf("the server is shutting down")})
+		checks = append(checks, healthCheck{"shutdown", errors.New("the server is shutting down")})
 	}
 	failed := false
 	body := ""
 	for _, c := range checks {
 		if c.err != nil {
+			// The paths are open to anyone: the reason goes to the log
+			// only, as Kubernetes does.
 			failed = true
-			body += fmt.Sprintf("[-]%s failed: %v\n", c.name, c.err)
+			body += fmt.Sprintf("[-]%s failed: reason withheld\n", c.name)
+			s.log.Warn("health check failed", "path", r.URL.Path, "check", c.name, "err", c.err)
 		} else {
 			body += fmt.Sprintf("[+]%s ok\n", c.name)
 		}
