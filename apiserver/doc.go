@@ -31,17 +31,17 @@
 // decode (JSON, YAML or protobuf; unknown fields per fieldValidation) →
 // authorize → api.Default → api.PrepareForCreate / PrepareForUpdate /
 // PrepareForStatusUpdate → api.Validate / ValidateUpdate (422 with every
-// cause) → a Service's cluster IP and node ports, planned by package alloc
-// (422 for a requested value taken or out of range) → namespace lifecycle
-// (404 missing, 403 terminating) → managed fields → store (409 on a stale
-// resourceVersion or an existing name), in one etcd transaction with the
-// Service's allocation keys, so that several servers on one etcd never
-// hand out one value twice; deleting a Service releases its keys in the
-// same way. Run repairs the allocation keys at start and every
-// Options.AllocationRepairInterval. Errors are always
-// metav1.Status objects with Kubernetes' reason and code. Admit offers the
-// same steps to writers inside the process (the reconciler), returning the
-// store operations for their own transaction.
+// cause) → on create, namespace lifecycle (404 missing, 403 terminating)
+// → a Service's cluster IP and node ports, planned by package alloc (422
+// for a requested value taken or out of range) → managed fields → store
+// (409 on a stale resourceVersion or an existing name), in one etcd
+// transaction with the Service's allocation keys, so that several servers
+// on one etcd never hand out one value twice; deleting a Service releases
+// its keys in the same way. Run repairs the allocation keys at start and
+// every Options.AllocationRepairInterval. Errors are always metav1.Status
+// objects with Kubernetes' reason and code. Admit offers the same steps to
+// writers inside the process (the reconciler), returning the store
+// operations for their own transaction.
 //
 // # Seams
 //

@@ -47,7 +47,7 @@ var errAllocationRaced = errors.New("service allocation raced with another write
 // servers on one etcd therefore never hand out a value twice. The flow of
 // a write:
 //
-//   - admission (admitCreate, admitUpdate) calls allocate, which plans the
+//   - admission (admitCreate, prepareUpdate) calls allocate, which plans the
 //     allocations, fills in what the client left to the server and keeps
 //     the plan on the request (rr.plan); a requested value taken or out of
 //     range is 422 Invalid with Kubernetes' wording;
