@@ -79,7 +79,7 @@ func (s *Server) serveList(rr *resourceRequest) {
 		rr.fail(err)
 		return
 	}
-	body, err := s.transform(rr, out, list, true)
+	body, err := s.transform(out, list, true)
 	if err != nil {
 		rr.fail(err)
 		return

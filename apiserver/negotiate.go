@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
@@ -54,6 +56,10 @@ type output struct {
 	// contentType, when set, is the Content-Type of a JSON answer instead
 	// of application/json.
 	contentType string
+	// table holds a Table's options from the query (includeObject; as in
+	// Kubernetes, noHeaders is not one): read once, though a watch
+	// renders a table per event.
+	table metav1.TableOptions
 	// protobuf, when set, encodes the answer in Kubernetes' protobuf
 	// envelope, which client-go's typed clients prefer: much cheaper to
 	// encode and decode than JSON for large lists.
@@ -98,7 +104,7 @@ func parseAccept(header string) []mediaRange {
 // header. Tables and partial metadata are offered only when reads is true
 // (get, list, watch); protobuf only when pb is not nil (kinds with protobuf
 // encodings, not watches). It fails with 406 when nothing acceptable is
-// served.
+// served, and with 400 for a Table's options it cannot read.
 func negotiateOutput(r *http.Request, reads bool, pb runtime.Encoder) (output, error) {
 	out := output{pretty: isTrue(r.URL.Query().Get("pretty"))}
 	header := r.Header.Get("Accept")
@@ -131,6 +137,10 @@ func negotiateOutput(r *http.Request, reads bool, pb runtime.Encoder) (output, e
 			}
 			switch as {
 			case asTable:
+				q := r.URL.Query()
+				if err := metav1.Convert_url_Values_To_v1_TableOptions(&q, &out.table, nil); err != nil {
+					return out, apierrors.NewBadRequest(err.Error())
+				}
 				out.kind, out.metaVersion = outTable, v
 				return out, nil
 			case asPartialMetadata, asPartialMetadataList:
@@ -145,11 +155,10 @@ func negotiateOutput(r *http.Request, reads bool, pb runtime.Encoder) (output, e
 // writeJSON writes v as the response body in JSON (or YAML when the
 // request's Accept says so), with the status code given.
 func writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
-	out := output{pretty: r != nil && isTrue(r.URL.Query().Get("pretty"))}
+	var out output
 	if r != nil {
-		if o, err := negotiateOutput(r, false, nil); err == nil {
-			out.yaml = o.yaml
-		}
+		o, _ := negotiateOutput(r, false, nil) // nothing acceptable: JSON
+		out.pretty, out.yaml = o.pretty, o.yaml
 	}
 	writeBody(w, out, code, v)
 }

@@ -220,7 +220,7 @@ func (s *Server) writeObject(rr *resourceRequest, code int, obj runtime.Object) 
 		rr.fail(err)
 		return
 	}
-	body, err := s.transform(rr, out, obj, true)
+	body, err := s.transform(out, obj, true)
 	if err != nil {
 		rr.fail(err)
 		return
@@ -232,10 +232,10 @@ func (s *Server) writeObject(rr *resourceRequest, code int, obj runtime.Object) 
 // transform turns an object or list into the negotiated shape: itself, a
 // Table, or PartialObjectMetadata(List). headers says whether a Table
 // carries its column definitions.
-func (s *Server) transform(rr *resourceRequest, out output, obj runtime.Object, headers bool) (runtime.Object, error) {
+func (s *Server) transform(out output, obj runtime.Object, headers bool) (runtime.Object, error) {
 	switch out.kind {
 	case outTable:
-		return s.toTable(rr, out, obj, headers)
+		return s.toTable(out, obj, headers)
 	case outPartial:
 		return toPartial(out, obj)
 	}
@@ -278,15 +278,6 @@ func toPartial(out output, obj runtime.Object) (runtime.Object, error) {
 	p := meta.AsPartialObjectMetadata(m)
 	p.TypeMeta = metav1.TypeMeta{APIVersion: gv.String(), Kind: asPartialMetadata}
 	return p, nil
-}
-
-// tableOptions reads includeObject and noHeaders from the query.
-func tableOptions(q url.Values) (metav1.TableOptions, error) {
-	var opts metav1.TableOptions
-	if err := metav1.Convert_url_Values_To_v1_TableOptions(&q, &opts, nil); err != nil {
-		return opts, apierrors.NewBadRequest(err.Error())
-	}
-	return opts, nil
 }
 
 // managerName is the field manager of a write: the fieldManager option, or

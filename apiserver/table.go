@@ -11,15 +11,12 @@ import (
 
 // toTable renders an object or a list as the meta.k8s.io Table kubectl get
 // asks for; headers says whether the table carries its column definitions
-// (a watch sends them with the first event only).
-func (s *Server) toTable(rr *resourceRequest, out output, obj runtime.Object, headers bool) (runtime.Object, error) {
-	opts, err := tableOptions(rr.query())
-	if err != nil {
-		return nil, err
-	}
+// (a watch sends them with the first event only), besides what the
+// request's table options (out.table) ask.
+func (s *Server) toTable(out output, obj runtime.Object, headers bool) (runtime.Object, error) {
 	table, err := printers.ToTable(obj, printers.TableOptions{
-		NoHeaders:     opts.NoHeaders || !headers,
-		IncludeObject: opts.IncludeObject,
+		NoHeaders:     out.table.NoHeaders || !headers,
+		IncludeObject: out.table.IncludeObject,
 		Now:           s.now(),
 	})
 	if errors.Is(err, printers.ErrIncludeObject) {

@@ -105,6 +105,96 @@ func TestAWatchAsTableSendsColumnsWithTheFirstEventOnly(t *testing.T) {
 	}
 }
 
+func TestIncludeObjectShapesTheRowsOfListsAndOfEveryWatchEvent(t *testing.T) {
+	srv := testserver.Start(t)
+	ctx := ctxT(t)
+	pods := srv.ClientSet().CoreV1().Pods("default")
+	if _, err := pods.Create(ctx, newPod("default", "a"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admin := rawClient(t, srv, srv.AdminToken())
+	list := "/api/v1/namespaces/default/pods"
+	tests := []struct {
+		name, query string
+		// kind is the kind of each row's object; "" for none.
+		kind string
+	}{
+		{"the default is each row's metadata", "", "PartialObjectMetadata"},
+		{"includeObject=Object embeds the object", "?includeObject=Object", "Pod"},
+		{"includeObject=None embeds nothing", "?includeObject=None", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := admin.do("GET", list+tt.query, nil, "Accept", tableAccept)
+			if resp.code != http.StatusOK {
+				t.Fatalf("got %d %s, want 200", resp.code, resp.body)
+			}
+			var table metav1.Table
+			if err := json.Unmarshal(resp.body, &table); err != nil {
+				t.Fatal(err)
+			}
+			if len(table.Rows) != 1 {
+				t.Fatalf("rows: got %d, want 1", len(table.Rows))
+			}
+			if got := rowKind(t, table.Rows[0]); got != tt.kind {
+				t.Errorf("row object: got kind %q, want %q", got, tt.kind)
+			}
+		})
+	}
+
+	t.Run("a bad includeObject is a 400", func(t *testing.T) {
+		resp := admin.do("GET", list+"?includeObject=Everything", nil, "Accept", tableAccept)
+		if resp.code != http.StatusBadRequest {
+			t.Errorf("got %d %s, want 400", resp.code, resp.body)
+		}
+	})
+
+	t.Run("a watch applies includeObject to every event", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", srv.URL()+list+"?watch=true&timeoutSeconds=10&includeObject=Object", nil)
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+		req.Header.Set("Accept", tableAccept)
+		resp, err := admin.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			_, _ = pods.Create(ctx, newPod("default", "b"), metav1.CreateOptions{})
+		}()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for i := 0; i < 2; i++ {
+			if !sc.Scan() {
+				t.Fatalf("stream ended after %d events: %v", i, sc.Err())
+			}
+			var ev struct {
+				Type   string
+				Object metav1.Table
+			}
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				t.Fatalf("event %d: %v", i, err)
+			}
+			if len(ev.Object.Rows) != 1 || rowKind(t, ev.Object.Rows[0]) != "Pod" {
+				t.Errorf("event %d: got %d rows, want one row embedding the Pod", i, len(ev.Object.Rows))
+			}
+		}
+	})
+}
+
+// rowKind returns the kind of the object a table row embeds, "" for none.
+func rowKind(t *testing.T, row metav1.TableRow) string {
+	t.Helper()
+	if len(row.Object.Raw) == 0 || string(row.Object.Raw) == "null" {
+		return ""
+	}
+	var tm metav1.TypeMeta
+	if err := json.Unmarshal(row.Object.Raw, &tm); err != nil {
+		t.Fatalf("row object %s: %v", row.Object.Raw, err)
+	}
+	return tm.Kind
+}
+
 func TestMetadataClientsGetPartialObjectMetadata(t *testing.T) {
 	srv := testserver.Start(t)
 	ctx := ctxT(t)

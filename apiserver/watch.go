@@ -280,7 +280,7 @@ func (sw *watchStream) send(ev watch.Event) bool {
 	}
 	if sw.out.kind != outObject {
 		var err error
-		obj, err = sw.s.transform(sw.rr, sw.out, obj, sw.first)
+		obj, err = sw.s.transform(sw.out, obj, sw.first)
 		if err != nil {
 			st := toStatus(err)
 			st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
