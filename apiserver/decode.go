@@ -94,17 +94,9 @@ func bodyMediaType(r *http.Request) string {
 // duplicate fields are refused (Strict), reported as warnings (Warn), or
 // ignored, as directive says.
 func (d *decoders) decodeObject(w *warnings, mediaType string, body []byte, gvk schema.GroupVersionKind, into runtime.Object, directive string) error {
-	var dec runtime.Decoder
-	strict := directive != metav1.FieldValidationIgnore
-	switch mediaType {
-	case mediaJSON:
-		dec = pick(strict, d.strictJSON, d.json)
-	case mediaYAML, "application/x-yaml", "text/yaml":
-		dec = pick(strict, d.strictYAML, d.yaml)
-	case mediaProtobuf:
-		dec = d.protobuf
-	default:
-		return errUnsupportedMediaType(mediaType, mediaJSON, mediaYAML, mediaProtobuf)
+	dec, err := d.forMediaType(mediaType, directive != metav1.FieldValidationIgnore)
+	if err != nil {
+		return err
 	}
 	obj, actual, err := dec.Decode(body, &gvk, into)
 	if err != nil {
@@ -128,11 +120,25 @@ func (d *decoders) decodeObject(w *warnings, mediaType string, body []byte, gvk 
 	return nil
 }
 
-func pick(strict bool, a, b runtime.Decoder) runtime.Decoder {
-	if strict {
-		return a
+// forMediaType returns the decoder of a body's media type, strict
+// (reporting unknown and duplicate fields) or not; 415 for a type the
+// server does not read.
+func (d *decoders) forMediaType(mediaType string, strict bool) (runtime.Decoder, error) {
+	switch mediaType {
+	case mediaJSON:
+		if strict {
+			return d.strictJSON, nil
+		}
+		return d.json, nil
+	case mediaYAML, "application/x-yaml", "text/yaml":
+		if strict {
+			return d.strictYAML, nil
+		}
+		return d.yaml, nil
+	case mediaProtobuf:
+		return d.protobuf, nil
 	}
-	return b
+	return nil, errUnsupportedMediaType(mediaType, mediaJSON, mediaYAML, mediaProtobuf)
 }
 
 // decodeError words a decoding failure as Kubernetes does.
@@ -180,16 +186,9 @@ func (w *warnings) write(h http.Header) {
 // decodeOptions decodes an options object (DeleteOptions) of any
 // group-version from a JSON, YAML or protobuf body.
 func (d *decoders) decodeOptions(mediaType string, body []byte, gvk schema.GroupVersionKind, into runtime.Object) error {
-	var dec runtime.Decoder
-	switch mediaType {
-	case mediaJSON:
-		dec = d.json
-	case mediaYAML, "application/x-yaml", "text/yaml":
-		dec = d.yaml
-	case mediaProtobuf:
-		dec = d.protobuf
-	default:
-		return errUnsupportedMediaType(mediaType, mediaJSON, mediaYAML, mediaProtobuf)
+	dec, err := d.forMediaType(mediaType, false)
+	if err != nil {
+		return err
 	}
 	obj, _, err := dec.Decode(body, &gvk, into)
 	if err != nil {

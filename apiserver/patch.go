@@ -129,9 +129,9 @@ func (s *Server) jsonPatch(rr *resourceRequest, p *patchRequest, cur runtime.Obj
 		return nil, err
 	}
 	obj := rr.res.New()
-	dec := s.decoders.json
-	if p.directive != metav1.FieldValidationIgnore {
-		dec = s.decoders.strictJSON
+	dec, err := s.decoders.forMediaType(mediaJSON, p.directive != metav1.FieldValidationIgnore)
+	if err != nil {
+		return nil, err
 	}
 	gvk := rr.res.GroupVersionKind()
 	if _, _, err := dec.Decode(patched, &gvk, obj); err != nil {
