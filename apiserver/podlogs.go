@@ -2,20 +2,13 @@ package apiserver
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +31,8 @@ const kubeletClientName = "navarch:apiserver-kubelet-client"
 // kubelet with a client certificate in group system:masters that it
 // issues itself from the cluster CA; like Kubernetes without
 // --kubelet-certificate-authority it does not verify the kubelet's
-// self-signed serving certificate. It fails when the CA key cannot be read.
+// self-signed serving certificate. It fails when its client certificate
+// cannot be issued.
 func (s *Server) EnablePodLogs() error {
 	client, err := s.kubeletClient()
 	if err != nil {
@@ -53,32 +47,10 @@ func (s *Server) EnablePodLogs() error {
 // kubeletClient is an HTTPS client presenting a certificate the cluster CA
 // signs for kubeletClientName in group system:masters.
 func (s *Server) kubeletClient() (*http.Client, error) {
-	pair, err := tls.LoadX509KeyPair(filepath.Join(s.pki.Dir, auth.CACertFile), filepath.Join(s.pki.Dir, auth.CAKeyFile))
+	cert, err := s.pki.IssueClientCertificate(kubeletClientName, auth.MastersGroup)
 	if err != nil {
-		return nil, fmt.Errorf("kubelet client: load CA: %w", err)
+		return nil, fmt.Errorf("kubelet client: %w", err)
 	}
-	caKey, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("kubelet client: the CA key is not an ECDSA key")
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: kubeletClientName, Organization: []string{auth.MastersGroup}},
-		NotBefore:    now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, pair.Leaf, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("kubelet client: issue certificate: %w", err)
-	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 	return &http.Client{Transport: &http.Transport{
 		TLSClientConfig:     &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,

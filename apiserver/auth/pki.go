@@ -30,6 +30,7 @@ const (
 const (
 	caValidity     = 10 * 365 * 24 * time.Hour
 	serverValidity = 365 * 24 * time.Hour
+	clientValidity = 365 * 24 * time.Hour
 	// renewBefore is how close to its expiry a serving certificate is
 	// reissued at start.
 	renewBefore = 30 * 24 * time.Hour
@@ -48,6 +49,8 @@ type PKI struct {
 	CA *x509.Certificate
 	// ServerCert is the serving certificate (leaf first) and its key.
 	ServerCert tls.Certificate
+
+	caKey *ecdsa.PrivateKey
 }
 
 // EnsurePKI returns the CA and serving certificate kept in dir, creating dir
@@ -77,7 +80,25 @@ func EnsurePKI(dir string, hosts []string) (*PKI, error) {
 		CAPEM:      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw}),
 		CA:         caCert,
 		ServerCert: serving,
+		caKey:      caKey,
 	}, nil
+}
+
+// IssueClientCertificate returns a new key and a certificate the CA signs
+// for it, for client authentication as commonName in groups (the
+// certificate's organizations), valid for a year. Nothing is written to
+// the PKI's directory. It fails only when the key cannot be generated or
+// signed.
+func (p *PKI) IssueClientCertificate(commonName string, groups ...string) (tls.Certificate, error) {
+	cert, err := issue(p.CA, p.caKey, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName, Organization: groups},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, clientValidity)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("client certificate for %s: %w", commonName, err)
+	}
+	return cert, nil
 }
 
 // TLSConfig returns a server configuration presenting the serving
@@ -166,18 +187,10 @@ func servingValid(leaf, ca *x509.Certificate, hosts []string, now time.Time) boo
 }
 
 func issueServing(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, hosts []string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("generate serving key: %w", err)
-	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "navarch-apiserver"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(serverValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: "navarch-apiserver"},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	seen := map[string]bool{}
 	for _, h := range hosts {
@@ -191,19 +204,37 @@ func issueServing(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, hos
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	cert, err := issue(ca, caKey, tmpl, serverValidity)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("serving certificate: %w", err)
+	}
+	if err := writeKey(filepath.Join(dir, ServerKeyFile), cert.PrivateKey.(*ecdsa.PrivateKey)); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := writeCert(filepath.Join(dir, ServerCertFile), cert.Certificate[0]); err != nil {
+		return tls.Certificate{}, err
+	}
+	return cert, nil
+}
+
+// issue generates a key and a certificate for it that ca signs: tmpl with
+// a serial number and validity from an hour ago until validity from now.
+// The result carries the parsed leaf.
+func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate, validity time.Duration) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("generate key: %w", err)
+	}
+	now := time.Now()
+	tmpl.SerialNumber = serial()
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(validity)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("create serving certificate: %w", err)
-	}
-	if err := writeKey(filepath.Join(dir, ServerKeyFile), key); err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := writeCert(filepath.Join(dir, ServerCertFile), der); err != nil {
-		return tls.Certificate{}, err
+		return tls.Certificate{}, fmt.Errorf("create certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("parse serving certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("parse certificate: %w", err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }

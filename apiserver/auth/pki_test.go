@@ -161,3 +161,32 @@ func TestTheServingCertificateWorksOverRealTLS(t *testing.T) {
 		t.Error("a TLS 1.1 client connected, want it refused")
 	}
 }
+
+func TestAClientCertificateIsSignedByTheCAForItsNameAndGroupsAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	p, err := EnsurePKI(dir, nil)
+	if err != nil {
+		t.Fatalf("EnsurePKI: %v", err)
+	}
+	before, _ := os.ReadDir(dir)
+	cert, err := p.IssueClientCertificate("navarch:client", MastersGroup)
+	if err != nil {
+		t.Fatalf("IssueClientCertificate: %v", err)
+	}
+	leaf := cert.Leaf
+	if leaf.Subject.CommonName != "navarch:client" || len(leaf.Subject.Organization) != 1 || leaf.Subject.Organization[0] != MastersGroup {
+		t.Errorf("got subject %v, want CN navarch:client in O %s", leaf.Subject, MastersGroup)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: p.CertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("client certificate does not verify against the CA for client auth: %v", err)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: p.CertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err == nil {
+		t.Error("client certificate verifies for server auth, want client auth only")
+	}
+	if key, ok := cert.PrivateKey.(*ecdsa.PrivateKey); !ok || !key.PublicKey.Equal(leaf.PublicKey) {
+		t.Errorf("got private key %T not matching the certificate, want its ECDSA key", cert.PrivateKey)
+	}
+	if after, _ := os.ReadDir(dir); len(after) != len(before) {
+		t.Errorf("got %d files in the PKI dir, want %d as before", len(after), len(before))
+	}
+}
