@@ -8,6 +8,8 @@
 // directory (keys mode 0600). Later starts reuse them; only the serving
 // certificate is reissued, when a requested host is missing from it or it
 // expires within 30 days. PKI.TLSConfig serves TLS 1.2 and newer.
+// PKI.IssueClientCertificate signs a client certificate in memory (the API
+// server's identity towards kubelets).
 //
 // Tokens. EnsureAdminToken keeps the admin's token in a file of its own.
 // Other identities live in a tokens file in Kubernetes' static token format,
