@@ -120,6 +120,8 @@ func TestBadRequestsGetKubernetesStatusErrorsAndTheServerKeepsServing(t *testing
 			path: "/apis/apps/v1/namespaces/default/deployments/web/scale?fieldManager=" + strings.Repeat("m", 129),
 			body: `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web"},"spec":{"replicas":2}}`,
 			code: 400, reason: metav1.StatusReasonBadRequest, contains: []string{"fieldManager: Too long"}},
+		{name: "a resourceVersion beyond any revision is a 400", client: admin, method: "GET", path: pods + "?resourceVersion=99999999999999999999",
+			code: 400, reason: metav1.StatusReasonBadRequest, contains: []string{"invalid resource version"}},
 		{name: "a bad label selector is a 400", client: admin, method: "GET", path: pods + "?labelSelector=a%20in%20(",
 			code: 400, reason: metav1.StatusReasonBadRequest},
 		{name: "a field selector on an unselectable field is a 400", client: admin, method: "GET", path: pods + "?fieldSelector=spec.foo%3Dx",

@@ -51,3 +51,22 @@ func exists(key string) clientv3.Cmp {
 func modifiedAt(key string, rev int64) clientv3.Cmp {
 	return clientv3.Compare(clientv3.ModRevision(key), "=", rev)
 }
+
+// precondition is the compare of an update or delete of key: the key
+// holds an object, last written at rev when rev is not 0.
+func precondition(key string, rev int64) clientv3.Cmp {
+	if rev != 0 {
+		return modifiedAt(key, rev)
+	}
+	return exists(key)
+}
+
+// preconditionFailed names why an update or delete of key whose
+// precondition failed did not apply: resp is a transaction whose Else
+// read the key (keys only) first.
+func preconditionFailed(verb, key string, resp *clientv3.TxnResponse) error {
+	if len(resp.Responses[0].GetResponseRange().Kvs) == 0 {
+		return fmt.Errorf("%s %s: %w", verb, key, ErrNotFound)
+	}
+	return fmt.Errorf("%s %s: %w", verb, key, ErrConflict)
+}

@@ -138,3 +138,28 @@ func TestGetReplacesWhatOutHeld(t *testing.T) {
 		t.Fatalf("got name %q node %q labels %v, want a, no node, no labels", out.Name, out.Spec.NodeName, out.Labels)
 	}
 }
+
+func TestParseResourceVersionTakesOnlyARevision(t *testing.T) {
+	tests := []struct {
+		rv   string
+		want int64
+		ok   bool
+	}{
+		{"", 0, true},
+		{"0", 0, true},
+		{"42", 42, true},
+		{"9223372036854775807", 1<<63 - 1, true},
+		{"9223372036854775808", 0, false},
+		{"99999999999999999999", 0, false},
+		{"-1", 0, false},
+		{"+1", 0, false},
+		{"1a", 0, false},
+		{" 1", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := store.ParseResourceVersion(tt.rv)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseResourceVersion(%q): got %d, %v; want %d, ok %v", tt.rv, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -17,12 +17,8 @@ import (
 func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, resourceVersion int64) (err error) {
 	start := time.Now()
 	defer func() { s.observe("delete", key, start, err) }()
-	cmp := exists(key)
-	if resourceVersion != 0 {
-		cmp = modifiedAt(key, resourceVersion)
-	}
 	resp, err := s.client.Txn(ctx).
-		If(cmp).
+		If(precondition(key, resourceVersion)).
 		Then(clientv3.OpDelete(key, clientv3.WithPrevKV())).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
 		Commit()
@@ -30,10 +26,7 @@ func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, reso
 		return etcdError("delete", key, err)
 	}
 	if !resp.Succeeded {
-		if len(resp.Responses[0].GetResponseRange().Kvs) == 0 {
-			return fmt.Errorf("delete %s: %w", key, ErrNotFound)
-		}
-		return fmt.Errorf("delete %s: %w", key, ErrConflict)
+		return preconditionFailed("delete", key, resp)
 	}
 	del := resp.Responses[0].GetResponseDeleteRange()
 	if del.Deleted == 0 || len(del.PrevKvs) == 0 {

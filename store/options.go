@@ -10,8 +10,6 @@ const (
 	DefaultCompactInterval  = 5 * time.Minute
 	DefaultCompactRetention = 5 * time.Minute
 	DefaultBookmarkInterval = time.Minute
-	// DefaultDialTimeout bounds the first connection to an external cluster.
-	DefaultDialTimeout = 10 * time.Second
 	// DefaultStartTimeout bounds the start of the embedded etcd (until it
 	// serves clients).
 	DefaultStartTimeout = time.Minute

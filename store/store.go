@@ -2,7 +2,9 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"k8s.io/apimachinery/pkg/fields"
@@ -155,17 +157,15 @@ type Op struct {
 }
 
 // ParseResourceVersion turns a resourceVersion string into a revision; ""
-// is 0. It fails on anything that is not a non-negative integer.
+// is 0. It fails on anything that is not a decimal integer from 0 to
+// 2^63-1 (an etcd revision).
 func ParseResourceVersion(rv string) (int64, error) {
 	if rv == "" {
 		return 0, nil
 	}
-	var n int64
-	for _, c := range rv {
-		if c < '0' || c > '9' {
-			return 0, errors.New("invalid resource version " + rv)
-		}
-		n = n*10 + int64(c-'0')
+	n, err := strconv.ParseUint(rv, 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("invalid resource version %q", rv)
 	}
-	return n, nil
+	return int64(n), nil
 }

@@ -83,14 +83,10 @@ func (s *Store) Txn(ctx context.Context, ops []Op) (rev int64, err error) {
 
 // opCompare is the condition op needs to apply.
 func opCompare(op Op) clientv3.Cmp {
-	switch {
-	case op.Type == OpCreate:
+	if op.Type == OpCreate {
 		return notExists(op.Key)
-	case op.ResourceVersion != 0:
-		return modifiedAt(op.Key, op.ResourceVersion)
-	default:
-		return exists(op.Key)
 	}
+	return precondition(op.Key, op.ResourceVersion)
 }
 
 // txnFailure names the first op whose condition did not hold, from the

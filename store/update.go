@@ -24,12 +24,8 @@ func (s *Store) Update(ctx context.Context, key string, obj runtime.Object) (err
 	if err != nil {
 		return fmt.Errorf("update %s: %w", key, err)
 	}
-	cmp := exists(key)
-	if rv != 0 {
-		cmp = modifiedAt(key, rv)
-	}
 	resp, err := s.client.Txn(ctx).
-		If(cmp).
+		If(precondition(key, rv)).
 		Then(clientv3.OpPut(key, string(data))).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
 		Commit()
@@ -37,10 +33,7 @@ func (s *Store) Update(ctx context.Context, key string, obj runtime.Object) (err
 		return etcdError("update", key, err)
 	}
 	if !resp.Succeeded {
-		if len(resp.Responses[0].GetResponseRange().Kvs) == 0 {
-			return fmt.Errorf("update %s: %w", key, ErrNotFound)
-		}
-		return fmt.Errorf("update %s: %w", key, ErrConflict)
+		return preconditionFailed("update", key, resp)
 	}
 	return setResourceVersion(obj, resp.Header.Revision)
 }
