@@ -103,11 +103,11 @@ func (s *Server) Admit(ctx context.Context, action string, res api.Resource, obj
 		case pending:
 			return []store.Op{{Type: store.OpUpdate, Key: key, Object: next, ResourceVersion: rv}}, nil
 		}
-		release, err := s.releaseOps(ctx, old)
+		release, err := s.releasePlan(ctx, old)
 		if err != nil {
 			return nil, storeError(err, res.GroupResource(), m.GetName())
 		}
-		return append([]store.Op{{Type: store.OpDelete, Key: key, ResourceVersion: rv}}, release...), nil
+		return append([]store.Op{{Type: store.OpDelete, Key: key, ResourceVersion: rv}}, planOps(release)...), nil
 	}
 	return nil, fmt.Errorf("admit: unknown action %q", action)
 }

@@ -123,11 +123,7 @@ func (s *Server) commitWithPlan(ctx context.Context, key string, obj runtime.Obj
 // the same transaction; a failure because one of them changed meanwhile
 // is errAllocationRaced.
 func (s *Server) deleteObject(ctx context.Context, key string, cur, out runtime.Object, rv int64) error {
-	svc, ok := cur.(*corev1.Service)
-	if !ok {
-		return s.store.Delete(ctx, key, out, rv)
-	}
-	plan, err := s.alloc.PlanDelete(ctx, svc)
+	plan, err := s.releasePlan(ctx, cur)
 	if err != nil {
 		return err
 	}
@@ -142,18 +138,14 @@ func (s *Server) deleteObject(ctx context.Context, key string, cur, out runtime.
 	return err
 }
 
-// releaseOps returns the ops that release what old, a Service deleted by
-// an in-process writer's transaction, holds; nothing for other kinds.
-func (s *Server) releaseOps(ctx context.Context, old runtime.Object) ([]store.Op, error) {
-	svc, ok := old.(*corev1.Service)
+// releasePlan plans the release of what obj, a Service being deleted,
+// holds; nil for other kinds.
+func (s *Server) releasePlan(ctx context.Context, obj runtime.Object) (*alloc.Plan, error) {
+	svc, ok := obj.(*corev1.Service)
 	if !ok {
 		return nil, nil
 	}
-	plan, err := s.alloc.PlanDelete(ctx, svc)
-	if err != nil {
-		return nil, err
-	}
-	return plan.Ops, nil
+	return s.alloc.PlanDelete(ctx, svc)
 }
 
 // errRaceRetries is the answer when a Service write lost the race for its
