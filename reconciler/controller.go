@@ -175,9 +175,6 @@ func (c *Controller) run(ctx context.Context) error {
 // Running reports whether Run is syncing (its caches are filled).
 func (c *Controller) Running() bool { return c.running.Load() }
 
-// Enqueue asks for a reconcile of the Source "<namespace>/<name>".
-func (c *Controller) Enqueue(key string) { c.queue.Add(key) }
-
 // Trigger asks for a fetch and sync of the Source key at once, whatever
 // its interval. Triggers that arrive while the Source syncs make one more
 // sync after it, of the newest revision.
@@ -303,8 +300,7 @@ func (c *Controller) forget(key string) {
 // the objects.
 func (st *sourceState) desired(art *Artifact, targetNamespace string) ([]*Object, Problems) {
 	if st.parsed != art || st.parsedNS != targetNamespace {
-		objs, problems := Parse(art.Files, ParseOptions{TargetNamespace: targetNamespace})
-		problems = append(problems, Validate(objs)...)
+		objs, problems := Desired(art.Files, targetNamespace)
 		st.parsed, st.parsedNS, st.objects, st.problems = art, targetNamespace, objs, problems
 	}
 	return st.objects, st.problems

@@ -126,9 +126,10 @@
 // commit, and pushes it with the Source's credentials (sources/git
 // Revert); Git stays the source of truth, the next sync applies it. A
 // directory Source has no history (ErrNoHistory). Plan.Diff renders a
-// plan as a unified diff of YAML; `navarch diff` runs Fetch, Parse,
-// Validate, ReadLive (through the API, ClientReader) and MakePlan in the
-// client, so it needs to reach the repository (or directory) itself.
+// plan as a unified diff of YAML; `navarch diff` runs Fetch, Desired
+// (Parse and Validate) and PlanSync (ReadLive through the API with
+// ClientReader, then MakePlan) in the client, as the controller does in
+// the server, so it needs to reach the repository (or directory) itself.
 //
 // # Webhooks
 //
@@ -147,6 +148,6 @@
 // binary creates the Controller with the store, an admin client
 // configuration and the data dir, mounts WebhookHandler at WebhookPath,
 // registers the metrics on the API server's registry (Register), and runs
-// it. The CLI uses SourceClient, Fetch, Parse, Validate, ReadLive,
-// MakePlan, Plan.Diff, PreviousRevision and Rollback.
+// it. The CLI uses SourceClient, Credentials, Fetch, Desired, PlanSync,
+// Plan.Diff and Rollback.
 package reconciler

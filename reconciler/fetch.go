@@ -63,6 +63,15 @@ func GitRef(g *gitopsv1alpha1.GitSource) git.Ref {
 	return git.Ref{Branch: g.Ref.Branch, Tag: g.Ref.Tag, Commit: g.Ref.Commit}
 }
 
+// branchOf is the branch a Git Source follows when it names neither a tag
+// nor a commit: spec.git.ref.branch, else git.DefaultBranch.
+func branchOf(g *gitopsv1alpha1.GitSource) string {
+	if g.Ref.Branch != "" {
+		return g.Ref.Branch
+	}
+	return git.DefaultBranch
+}
+
 // Credentials reads the Secret spec.git.secretRef names, in the Source's
 // namespace; no secretRef means anonymous. A missing Secret wraps
 // ErrSecret.
@@ -127,11 +136,7 @@ func gitRevision(g *gitopsv1alpha1.GitSource, commit string) string {
 	case g.Ref.Tag != "":
 		return g.Ref.Tag + "@sha1:" + commit
 	}
-	branch := g.Ref.Branch
-	if branch == "" {
-		branch = git.DefaultBranch
-	}
-	return branch + "@sha1:" + commit
+	return branchOf(g) + "@sha1:" + commit
 }
 
 // CommitOf returns the commit SHA (or its abbreviation) a revision string

@@ -121,3 +121,17 @@ func ReadLive(ctx context.Context, r LiveReader, source string, desired []*Objec
 	}
 	return live, nil
 }
+
+// PlanSync plans the sync of a Source to the desired objects (Desired,
+// without problems) as the reconciler does: it reads the live objects
+// through r (ReadLive) and compares them with the desired ones, the
+// Source's inventory and spec.prune (MakePlan). It fails only when r
+// does; what is wrong with the plan itself is in Plan.Problems.
+func PlanSync(ctx context.Context, r LiveReader, src *gitopsv1alpha1.Source, desired []*Object) (Plan, error) {
+	key := SourceKey(src.Namespace, src.Name)
+	live, err := ReadLive(ctx, r, key, desired, src.Status.Inventory)
+	if err != nil {
+		return Plan{}, fmt.Errorf("read live objects: %w", err)
+	}
+	return MakePlan(PlanInput{Source: key, Desired: desired, Live: live, Inventory: src.Status.Inventory, Prune: src.Spec.Prune}), nil
+}

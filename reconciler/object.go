@@ -29,19 +29,6 @@ func (k ObjectKey) String() string {
 	return k.Kind + " " + k.Namespace + "/" + k.Name
 }
 
-// KeyOf returns the key of a typed object whose kind is served.
-func KeyOf(obj runtime.Object) (ObjectKey, error) {
-	r, err := api.ResourceFor(obj)
-	if err != nil {
-		return ObjectKey{}, err
-	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return ObjectKey{}, err
-	}
-	return ObjectKey{Group: r.Group, Kind: r.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}, nil
-}
-
 // KeyOfEntry returns the key of an inventory entry.
 func KeyOfEntry(e gitopsv1alpha1.InventoryEntry) ObjectKey {
 	gv, _ := schema.ParseGroupVersion(e.APIVersion)

@@ -177,11 +177,9 @@ func (c *Controller) syncStep(ctx context.Context, key string, src *gitopsv1alph
 	objs, problems := st.desired(art, src.Spec.TargetNamespace)
 	var plan Plan
 	if len(problems) == 0 {
-		live, err := ReadLive(ctx, c.live, key, objs, src.Status.Inventory)
-		if err != nil {
-			return false, fmt.Errorf("read live objects: %w", err)
+		if plan, err = PlanSync(ctx, c.live, src, objs); err != nil {
+			return false, err
 		}
-		plan = MakePlan(PlanInput{Source: key, Desired: objs, Live: live, Inventory: src.Status.Inventory, Prune: src.Spec.Prune})
 		problems = plan.Problems
 	}
 	var res ApplyResult

@@ -50,10 +50,6 @@ func Rollback(ctx context.Context, cache *git.Cache, src *gitopsv1alpha1.Source,
 	if opts.To != "" && opts.Commit != "" {
 		return "", "", errors.New("give either a revision to restore or a commit to undo, not both")
 	}
-	branch := g.Ref.Branch
-	if branch == "" {
-		branch = git.DefaultBranch
-	}
 	ro := git.RevertOptions{Path: src.Spec.Path, Author: opts.Author}
 	switch {
 	case opts.Commit != "":
@@ -69,6 +65,6 @@ func Rollback(ctx context.Context, cache *git.Cache, src *gitopsv1alpha1.Source,
 		}
 		ro.To = CommitOf(target)
 	}
-	commit, err = cache.Revert(ctx, g.URL, branch, creds, ro)
+	commit, err = cache.Revert(ctx, g.URL, branchOf(g), creds, ro)
 	return commit, target, err
 }

@@ -9,6 +9,15 @@ import (
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
 )
 
+// Desired parses a revision's files (Parse) and validates the whole
+// revision (Validate): the objects a sync would store, defaulted, and
+// every problem of the revision. Objects are planned only when there is
+// no problem.
+func Desired(files map[string][]byte, targetNamespace string) ([]*Object, Problems) {
+	objs, problems := Parse(files, ParseOptions{TargetNamespace: targetNamespace})
+	return objs, append(problems, Validate(objs)...)
+}
+
 // Validate checks a parsed revision as a whole before anything of it is
 // written: it defaults every object in place (api.Default, as the API
 // server does first), validates each as a new object (api.Validate), and

@@ -141,11 +141,7 @@ func ignoredEvent(src *gitopsv1alpha1.Source, ev webhook.Event) string {
 			return "push to " + ev.Ref + " ignored: the source follows tag " + g.Ref.Tag
 		}
 	default:
-		branch := g.Ref.Branch
-		if branch == "" {
-			branch = "main"
-		}
-		if ev.Branch() != branch {
+		if branch := branchOf(g); ev.Branch() != branch {
 			return "push to " + ev.Ref + " ignored: the source follows branch " + branch
 		}
 	}
