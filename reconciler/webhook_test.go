@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
+	"github.com/navarch/navarch/sources/webhook"
 )
 
 const hookToken = "s3cr3t-hook-token"
@@ -115,9 +116,11 @@ func TestWebhooksFromEachHostSyncAtOnceAndBadOnesDoNothing(t *testing.T) {
 	const path = WebhookPath + "navarch-system/shop"
 
 	for _, provider := range []string{"github", "gitlab", "gitea"} {
-		// A bad signature: 401, and the new commit is not fetched.
+		// A bad signature: 401, and the new commit is not fetched. Its
+		// delivery id is the genuine delivery's below: a forged delivery
+		// is not remembered, so it cannot shadow the real one.
 		commit := e.repo.CommitAndPush(provider, cm(provider))
-		h, body := delivery(t, provider, commit, provider+"-bad", []byte("wrong token"))
+		h, body := delivery(t, provider, commit, provider+"-1", []byte("wrong token"))
 		if code := e.post(path, h, body); code != http.StatusUnauthorized {
 			t.Errorf("%s: got %d for a bad signature, want 401", provider, code)
 		}
@@ -150,26 +153,56 @@ func TestWebhooksFromEachHostSyncAtOnceAndBadOnesDoNothing(t *testing.T) {
 	}
 }
 
-func TestWebhookForAnotherBranchOrUnknownSourceDoesNothing(t *testing.T) {
+// sign sets GitHub's signature of body with the hook's token.
+func sign(h http.Header, body []byte) {
+	mac := hmac.New(sha256.New, []byte(hookToken))
+	mac.Write(body)
+	h.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+}
+
+func TestWebhookThatAsksForNoSyncIsAnsweredAndIgnored(t *testing.T) {
 	e := newEnv(t)
 	e.createWebhookSecret()
 	first := e.repo.CommitAndPush("v0", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"})
 	e.createSource("shop", "", withWebhook)
 	e.waitReady("shop", first)
 
-	h, body := delivery(t, "github", first, "other-branch", []byte(hookToken))
+	// Every request below would fetch this commit if it asked for a sync.
+	later := e.repo.CommitAndPush("v1", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"})
+	const path = WebhookPath + "navarch-system/shop"
+
+	h, body := delivery(t, "github", later, "other-branch", []byte(hookToken))
 	body = bytes.Replace(body, []byte(`"refs/heads/main"`), []byte(`"refs/heads/feature"`), 1)
-	mac := hmac.New(sha256.New, []byte(hookToken))
-	mac.Write(body)
-	h.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	if code := e.post(WebhookPath+"navarch-system/shop", h, body); code != http.StatusOK {
+	sign(h, body)
+	if code := e.post(path, h, body); code != http.StatusOK {
 		t.Errorf("got %d for a push to another branch, want 200", code)
 	}
-	h, body = delivery(t, "github", first, "unknown", []byte(hookToken))
+	ping, err := os.ReadFile(filepath.Join("..", "sources", "webhook", "testdata", "github-ping.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = http.Header{"Content-Type": {"application/json"}, "X-Github-Event": {"ping"}, "X-Github-Delivery": {"ping-1"}}
+	sign(h, ping)
+	if code := e.post(path, h, ping); code != http.StatusOK {
+		t.Errorf("got %d for a ping, want 200", code)
+	}
+	h, body = delivery(t, "github", later, "unknown", []byte(hookToken))
 	if code := e.post(WebhookPath+"navarch-system/nope", h, body); code != http.StatusUnauthorized {
 		t.Errorf("got %d for an unknown source, want 401", code)
 	}
-	if code := e.post(WebhookPath+"navarch-system/shop", http.Header{}, []byte("{}")); code != http.StatusUnauthorized {
+	if code := e.post(path, http.Header{}, []byte("{}")); code != http.StatusUnauthorized {
 		t.Errorf("got %d for a request without signature, want 401", code)
+	}
+	// A body over the limit is refused before it is read whole, however
+	// well it is signed.
+	h, body = delivery(t, "github", later, "too-large", []byte(hookToken))
+	body = append(body, bytes.Repeat([]byte(" "), webhook.DefaultMaxBody)...)
+	sign(h, body)
+	if code := e.post(path, h, body); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("got %d for a body over %d bytes, want 413", code, webhook.DefaultMaxBody)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if src, _ := e.sources.Get(context.Background(), "navarch-system", "shop"); src.Status.LastAttemptedRevision != "main@sha1:"+first {
+		t.Errorf("got attempted revision %s, want %s: a request that asks for no sync fetched", src.Status.LastAttemptedRevision, first)
 	}
 }
