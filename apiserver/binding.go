@@ -22,18 +22,8 @@ func (s *Server) serveBinding(rr *resourceRequest) {
 		rr.fail(err)
 		return
 	}
-	directive, err := fieldValidation(rr.r)
-	if err != nil {
-		rr.fail(err)
-		return
-	}
-	body, err := readBody(rr.r, s.opts.MaxRequestBytes)
-	if err != nil {
-		rr.fail(err)
-		return
-	}
 	b := &corev1.Binding{}
-	if err := s.decoders.decodeObject(&rr.warn, bodyMediaType(rr.r), body, bindingGVK, b, directive); err != nil {
+	if err := s.decodeBody(rr, bindingGVK, b); err != nil {
 		rr.fail(err)
 		return
 	}
@@ -71,12 +61,7 @@ func (s *Server) serveBinding(rr *resourceRequest) {
 		rr.fail(err)
 		return
 	}
-	rr.warn.write(rr.w.Header())
-	writeJSON(rr.w, rr.r, http.StatusCreated, &metav1.Status{
-		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
-		Status:   metav1.StatusSuccess,
-		Code:     http.StatusCreated,
-	})
+	writeSuccess(rr, http.StatusCreated, &metav1.Status{Code: http.StatusCreated})
 }
 
 // setPodScheduled sets the PodScheduled condition to True.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/navarch/navarch/api"
@@ -69,22 +70,28 @@ func (s *Server) readWrite(rr *resourceRequest) (*writeRequest, error) {
 	return &writeRequest{obj: obj, meta: m, manager: manager, dryRun: dryRun}, nil
 }
 
-// decodeRequestObject reads the body into a new object of the resource,
-// honouring fieldValidation.
+// decodeRequestObject reads the body into a new object of the resource
+// (see decodeBody).
 func (s *Server) decodeRequestObject(rr *resourceRequest) (runtime.Object, error) {
-	directive, err := fieldValidation(rr.r)
-	if err != nil {
-		return nil, err
-	}
-	body, err := readBody(rr.r, s.opts.MaxRequestBytes)
-	if err != nil {
-		return nil, err
-	}
 	obj := rr.res.New()
-	if err := s.decoders.decodeObject(&rr.warn, bodyMediaType(rr.r), body, rr.res.GroupVersionKind(), obj, directive); err != nil {
+	if err := s.decodeBody(rr, rr.res.GroupVersionKind(), obj); err != nil {
 		return nil, err
 	}
 	return obj, nil
+}
+
+// decodeBody reads the body (at most Options.MaxRequestBytes) into into,
+// an object of kind gvk, honouring fieldValidation.
+func (s *Server) decodeBody(rr *resourceRequest, gvk schema.GroupVersionKind, into runtime.Object) error {
+	directive, err := fieldValidation(rr.r)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(rr.r, s.opts.MaxRequestBytes)
+	if err != nil {
+		return err
+	}
+	return s.decoders.decodeObject(&rr.warn, bodyMediaType(rr.r), body, gvk, into, directive)
 }
 
 // checkNamespace fills in the request's namespace on the object, and

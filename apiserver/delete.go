@@ -82,14 +82,9 @@ func (s *Server) serveDelete(rr *resourceRequest) {
 		code = http.StatusAccepted
 	}
 	if deleted && !returnsDeletedObject(rr) {
-		rr.warn.write(rr.w.Header())
-		writeJSON(rr.w, rr.r, code, &metav1.Status{
-			TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
-			Status:   metav1.StatusSuccess,
-			Details: &metav1.StatusDetails{
-				Name: rr.info.Name, Group: rr.res.Group, Kind: rr.res.Resource, UID: metaOf(obj).GetUID(),
-			},
-		})
+		writeSuccess(rr, code, &metav1.Status{Details: &metav1.StatusDetails{
+			Name: rr.info.Name, Group: rr.res.Group, Kind: rr.res.Resource, UID: metaOf(obj).GetUID(),
+		}})
 		return
 	}
 	s.writeObject(rr, code, obj)
@@ -355,10 +350,5 @@ func (s *Server) serveDeleteCollection(rr *resourceRequest) {
 			return
 		}
 	}
-	rr.warn.write(rr.w.Header())
-	writeJSON(rr.w, rr.r, http.StatusOK, &metav1.Status{
-		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
-		Status:   metav1.StatusSuccess,
-		Details:  &metav1.StatusDetails{Group: rr.res.Group, Kind: rr.res.Resource},
-	})
+	writeSuccess(rr, http.StatusOK, &metav1.Status{Details: &metav1.StatusDetails{Group: rr.res.Group, Kind: rr.res.Resource}})
 }

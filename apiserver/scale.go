@@ -42,8 +42,8 @@ func (s *Server) serveScale(rr *resourceRequest) {
 			rr.fail(err)
 			return
 		}
-		in, err := s.decodeScale(rr)
-		if err != nil {
+		in := &autoscalingv1.Scale{}
+		if err := s.decodeBody(rr, scaleGVK, in); err != nil {
 			rr.fail(err)
 			return
 		}
@@ -96,23 +96,6 @@ func (s *Server) serveScale(rr *resourceRequest) {
 		return
 	}
 	s.writeScale(rr, http.StatusOK, out)
-}
-
-// decodeScale reads a Scale from the body.
-func (s *Server) decodeScale(rr *resourceRequest) (*autoscalingv1.Scale, error) {
-	directive, err := fieldValidation(rr.r)
-	if err != nil {
-		return nil, err
-	}
-	body, err := readBody(rr.r, s.opts.MaxRequestBytes)
-	if err != nil {
-		return nil, err
-	}
-	in := &autoscalingv1.Scale{}
-	if err := s.decoders.decodeObject(&rr.warn, bodyMediaType(rr.r), body, scaleGVK, in, directive); err != nil {
-		return nil, err
-	}
-	return in, nil
 }
 
 // patchScale applies a JSON, merge or strategic merge patch to a Scale

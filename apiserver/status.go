@@ -48,28 +48,41 @@ func storeError(err error, gr schema.GroupResource, name string) error {
 	return apierrors.NewInternalError(err)
 }
 
+// statusTypeMeta is the apiVersion and kind of every Status the server
+// answers.
+var statusTypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+
 // toStatus returns the Status a client receives for err.
 func toStatus(err error) *metav1.Status {
 	var status apierrors.APIStatus
+	var s metav1.Status
 	if errors.As(err, &status) {
-		s := status.Status()
+		s = status.Status()
 		if s.Code == 0 {
 			s.Code = http.StatusInternalServerError
 		}
 		if s.Status == "" {
 			s.Status = metav1.StatusFailure
 		}
-		return &s
+	} else {
+		s = apierrors.NewInternalError(err).Status()
 	}
-	s := apierrors.NewInternalError(err).Status()
+	s.TypeMeta = statusTypeMeta
 	return &s
 }
 
 // writeError answers the request with err as a Status object.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	s := toStatus(err)
-	s.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
 	writeJSON(w, r, int(s.Code), s)
+}
+
+// writeSuccess answers a request with st, made a Status of success, and
+// the HTTP status code given.
+func writeSuccess(rr *resourceRequest, code int, st *metav1.Status) {
+	st.TypeMeta, st.Status = statusTypeMeta, metav1.StatusSuccess
+	rr.warn.write(rr.w.Header())
+	writeJSON(rr.w, rr.r, code, st)
 }
 
 // newStatusError returns an API error of the given code and reason.

@@ -255,9 +255,7 @@ func (sw *watchStream) failStart(err error) {
 		return
 	}
 	sw.start()
-	st := toStatus(apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %s", sw.rr.query().Get("resourceVersion"))))
-	st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
-	sw.write(watch.Error, st)
+	sw.write(watch.Error, toStatus(apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %s", sw.rr.query().Get("resourceVersion")))))
 }
 
 // send writes one event; false means the client is gone.
@@ -265,7 +263,7 @@ func (sw *watchStream) send(ev watch.Event) bool {
 	obj := ev.Object
 	if ev.Type == watch.Error {
 		if st, ok := obj.(*metav1.Status); ok {
-			st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+			st.TypeMeta = statusTypeMeta
 		}
 		return sw.write(ev.Type, obj)
 	}
@@ -282,9 +280,7 @@ func (sw *watchStream) send(ev watch.Event) bool {
 		var err error
 		obj, err = sw.s.transform(sw.out, obj, sw.first)
 		if err != nil {
-			st := toStatus(err)
-			st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
-			sw.write(watch.Error, st)
+			sw.write(watch.Error, toStatus(err))
 			return false
 		}
 		sw.first = false
