@@ -52,9 +52,14 @@ type sourceState struct {
 	// fetchNow asks the next reconcile to fetch, whatever the interval
 	// (a webhook, a directory event).
 	fetchNow bool
-	// lastFetch is when the artifact was fetched.
-	lastFetch time.Time
-	artifact  *Artifact
+	// lastFetch is when the last fetch ran, for the generation
+	// fetchedGeneration of the spec; fetchErr is its failure, which the
+	// Source reports until a fetch succeeds. artifact is the newest
+	// revision fetched.
+	lastFetch         time.Time
+	fetchedGeneration int64
+	fetchErr          error
+	artifact          *Artifact
 	// syncedGeneration and syncedRevision are what the last sync acted on;
 	// resync asks for another sync though both are unchanged.
 	syncedGeneration int64

@@ -24,13 +24,13 @@
 //
 //   - Fetch runs when due: spec.interval passed since the last fetch, a
 //     webhook push, a directory event, a new gitops.navarch.dev/requestedAt
-//     annotation (`navarch sync`), or a spec that now points elsewhere. Git
+//     annotation (`navarch sync`), or a new generation of the spec. Git
 //     Sources fetch through sources/git (credentials from the Secret
 //     spec.git.secretRef names; spec.timeout bounds the call); directory
 //     Sources snapshot through sources/dir and are watched with fsnotify,
 //     one trigger per debounced burst. A failed fetch sets Ready=False with
 //     a reason (Unreachable, AuthenticationFailed, NotFound, SecretNotFound
-//     …) and leaves the applied revision running.
+//     …) until a fetch succeeds, and leaves the applied revision running.
 //   - Sync runs for a new revision, a new generation of the spec, a retry,
 //     and on every poll, so that objects changed or deleted by hand are put
 //     back (drift correction). An unchanged revision without drift writes

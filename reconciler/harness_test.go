@@ -106,6 +106,27 @@ func (e *env) createSource(name, path string, mutate ...func(*gitopsv1alpha1.Sou
 	return out
 }
 
+// setSpec changes the Source's spec with change, retrying on a conflict
+// with the reconciler's status writes.
+func (e *env) setSpec(name string, change func(*gitopsv1alpha1.SourceSpec)) {
+	e.t.Helper()
+	ctx := context.Background()
+	for attempt := 0; ; attempt++ {
+		src, err := e.sources.Get(ctx, "navarch-system", name)
+		if err != nil {
+			e.t.Fatalf("get source: %v", err)
+		}
+		change(&src.Spec)
+		_, err = e.sources.Update(ctx, src)
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) || attempt == 10 {
+			e.t.Fatalf("update source: %v", err)
+		}
+	}
+}
+
 // requestSync sets the requestedAt annotation, as `navarch sync` does.
 func (e *env) requestSync(name string) {
 	e.t.Helper()

@@ -85,7 +85,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (requeue time.Du
 		if errors.Is(err, context.Canceled) {
 			return 0, err
 		}
-		return interval, nil
+		return c.nextPoll(st, interval), nil
 	}
 	if fetched || art.Revision != st.syncedRevision || src.Generation != st.syncedGeneration || st.resync {
 		ok, err := c.syncStep(ctx, key, src, st, art, now)
@@ -131,12 +131,19 @@ func findCondition(src *gitopsv1alpha1.Source, typ string) *metav1.Condition {
 	return nil
 }
 
-// fetchStep returns the newest artifact: fetched now when due, else the
-// one fetched before. On failure the Ready condition says why.
+// fetchStep returns the newest artifact: fetched now when due (forced,
+// none yet, a new generation of the spec, or the interval passed), else
+// the one fetched before. A failed fetch is reported on the Ready
+// condition, and again by every reconcile until a fetch succeeds, so that
+// a look at the workloads in between does not mark the Source Ready.
 func (c *Controller) fetchStep(ctx context.Context, key string, src *gitopsv1alpha1.Source, st *sourceState, force bool, now time.Time) (*Artifact, bool, error) {
-	due := force || st.artifact == nil || st.artifact.fetchSpec != fetchSpec(src) ||
+	due := force || st.artifact == nil || src.Generation != st.fetchedGeneration ||
 		now.Sub(st.lastFetch) >= src.Spec.Interval.Duration
 	if !due {
+		if st.fetchErr != nil {
+			markFetchFailed(src, st.fetchErr, now)
+			return nil, false, st.fetchErr
+		}
 		return st.artifact, false, nil
 	}
 	c.log.Debug("fetching", "source", key)
@@ -147,16 +154,12 @@ func (c *Controller) fetchStep(ctx context.Context, key string, src *gitopsv1alp
 	if err == nil {
 		art, err = Fetch(fctx, c.git, src, creds, st.artifact)
 	}
-	st.lastFetch = now
+	if err != nil && ctx.Err() != nil {
+		return nil, false, ctx.Err()
+	}
+	st.lastFetch, st.fetchedGeneration, st.fetchErr = now, src.Generation, err
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
-		}
-		msg := "fetch failed: " + err.Error()
-		if rev := src.Status.LastAppliedRevision; rev != "" {
-			msg += "; revision " + rev + " stays applied"
-		}
-		markFailed(src, fetchReason(err), msg, false, now)
+		markFetchFailed(src, err, now)
 		c.log.Warn("fetch failed", "source", key, "error", err)
 		return nil, false, err
 	}
@@ -167,6 +170,16 @@ func (c *Controller) fetchStep(ctx context.Context, key string, src *gitopsv1alp
 	src.Status.LastAttemptedRevision = art.Revision
 	c.log.Debug("fetched", "source", key, "revision", art.Revision, "files", len(art.Files))
 	return art, true, nil
+}
+
+// markFetchFailed says on the Ready condition why the fetch failed, and
+// that the applied revision keeps running.
+func markFetchFailed(src *gitopsv1alpha1.Source, err error, now time.Time) {
+	msg := "fetch failed: " + err.Error()
+	if rev := src.Status.LastAppliedRevision; rev != "" {
+		msg += "; revision " + rev + " stays applied"
+	}
+	markFailed(src, fetchReason(err), msg, false, now)
 }
 
 // syncStep parses, validates, plans and applies art. ok is false when
