@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -195,5 +196,31 @@ func TestUnknownFieldsAreWarnedAboutByDefault(t *testing.T) {
 	resp = admin.do("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore", []byte(`{"metadata":{"name":"ignored"},"extra":1}`))
 	if resp.code != http.StatusCreated || resp.header.Get("Warning") != "" {
 		t.Errorf("fieldValidation=Ignore: got %d with Warning %q, want 201 without", resp.code, resp.header.Get("Warning"))
+	}
+}
+
+func TestABodyOverTheLimitWithoutAContentLengthIsA413(t *testing.T) {
+	srv := testserver.Start(t)
+	admin := rawClient(t, srv, srv.AdminToken())
+	// A reader of unknown length: the body is streamed, not announced.
+	body := io.MultiReader(strings.NewReader(`{"metadata":{"name":"big"},"data":{"x":"`),
+		strings.NewReader(strings.Repeat("a", 3<<20)), strings.NewReader(`"}}`))
+	req, err := http.NewRequest("POST", srv.URL()+"/api/v1/namespaces/default/configmaps", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := admin.client.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if req.ContentLength != 0 || resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d %s for a body of length %d, want 413 for a body of unknown length", resp.StatusCode, data, req.ContentLength)
+	}
+	if r := admin.do("GET", "/api/v1/namespaces/default/configmaps/big", nil); r.code != http.StatusNotFound {
+		t.Errorf("after the 413: got %d %s, want 404 (nothing stored, the server serving)", r.code, r.body)
 	}
 }
