@@ -21,11 +21,9 @@
 //   - sources/gittest serves real Git repositories over HTTP with
 //     `git http-backend` for tests of this package and of its callers.
 //
-// Trigger, in this package, coalesces wake-ups: any number of Fire calls
-// before the consumer reads make one signal (a channel of capacity one, as
-// the directory watcher's own channel is). The webhook receiver fires a
-// Source's Trigger on every accepted push, so a burst of deliveries makes
-// one sync; a workqueue keyed by Source behaves the same and may replace it.
+// The reconciler's workqueue, keyed by Source, coalesces the wake-ups
+// these packages cause: a burst of webhook deliveries or of file events
+// makes one more sync, not one each.
 //
 // Callers' duties: the reconciler builds Credentials from the Source's
 // Secret, passes a context with spec.timeout to every remote call, keeps the

@@ -16,9 +16,12 @@
 //     "<namespace>/<name>/<delivery id>", only after Verify succeeded, so
 //     that forged requests cannot fill it;
 //  4. for an Event of Type Push whose Branch (or Tag) is the one the Source
-//     follows, fires the Source's sources.Trigger: a burst of pushes then
-//     makes one sync of the newest commit. A Ping is answered 200 and
-//     otherwise ignored.
+//     follows, asks for a fetch and sync of the Source (the reconciler's
+//     workqueue makes a burst of pushes one sync of the newest commit). A
+//     Ping is answered 200 and otherwise ignored.
+//
+// The reconciler's WebhookHandler is that flow; its tests send each
+// host's real payloads through the API server.
 //
 // Senders and what authenticates them:
 //
