@@ -8,6 +8,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
@@ -250,4 +252,55 @@ func histogramCount(t *testing.T, e *env, name string) uint64 {
 		}
 	}
 	return n
+}
+
+func TestARevisionAskingForATakenClusterIPOrNodePortAppliesNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// A Service of no Source holds the address and the port.
+	holder := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "holder", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIP: "10.96.0.77",
+			Ports: []corev1.ServicePort{{Port: 80, NodePort: 30077}}},
+	}
+	if _, err := e.kube.CoreV1().Services("default").Create(ctx, holder, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first := e.repo.CommitAndPush("settings", map[string]string{
+		"settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+	})
+	e.createSource("shop", "")
+	e.waitReady("shop", first)
+
+	tests := []struct {
+		name, service, wantErr string
+	}{
+		{"a taken cluster IP", "spec: {clusterIP: 10.96.0.77, ports: [{port: 80}]}",
+			`web.yaml: Service default/web: spec.clusterIP: Invalid value: "10.96.0.77": provided IP is already allocated`},
+		{"a taken node port", "spec: {type: NodePort, ports: [{port: 80, nodePort: 30077}]}",
+			"web.yaml: Service default/web: spec.ports[0].nodePort: Invalid value: 30077: provided port is already allocated"},
+	}
+	for _, tt := range tests {
+		bad := e.repo.CommitAndPush(tt.name, map[string]string{
+			"more.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: more}\n",
+			"web.yaml":  "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n" + tt.service + "\n",
+		})
+		e.requestSync("shop")
+		src := e.waitSource("shop", 30*time.Second, tt.name+": the revision refused", func(s *gitopsv1alpha1.Source) bool {
+			c := findCondition(s, gitopsv1alpha1.ConditionReady)
+			return s.Status.LastAttemptedRevision == "main@sha1:"+bad && c != nil && c.Reason == ReasonValidationFailed
+		})
+		if len(src.Status.Errors) != 1 || src.Status.Errors[0] != tt.wantErr {
+			t.Errorf("%s: got errors %q, want [%q]", tt.name, src.Status.Errors, tt.wantErr)
+		}
+		if e.configMap("default", "more") != nil {
+			t.Errorf("%s: the revision's ConfigMap was applied", tt.name)
+		}
+		if _, err := e.kube.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s: got %v reading Service web, want NotFound", tt.name, err)
+		}
+		if src.Status.LastAppliedRevision != "main@sha1:"+first {
+			t.Errorf("%s: got applied revision %s, want %s to stay", tt.name, src.Status.LastAppliedRevision, first)
+		}
+	}
 }
