@@ -16,10 +16,6 @@ import (
 	"github.com/navarch/navarch/store"
 )
 
-// exactListLimit stands in for "no limit" when a list must be read at an
-// exact revision: the store reads at the given revision only when paging.
-const exactListLimit = 1 << 40
-
 // listOptions decodes the ListOptions of the query.
 func listOptions(rr *resourceRequest) (metav1.ListOptions, error) {
 	var opts metav1.ListOptions
@@ -105,9 +101,7 @@ func (s *Server) list(rr *resourceRequest, opts metav1.ListOptions) (runtime.Obj
 		if opts.ResourceVersion == "" || opts.ResourceVersion == "0" {
 			return nil, apierrors.NewBadRequest("resourceVersionMatch: Forbidden: resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\" or unset")
 		}
-		if sopts.Limit == 0 {
-			sopts.Limit = exactListLimit
-		}
+		sopts.Exact = true
 	default:
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("resourceVersionMatch: Unsupported value: %q", opts.ResourceVersionMatch))
 	}

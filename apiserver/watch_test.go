@@ -270,6 +270,39 @@ func TestListsPageWithLimitAndContinue(t *testing.T) {
 	}
 }
 
+func TestAListAtAnExactResourceVersionSeesThePastAndOtherwiseTheNewest(t *testing.T) {
+	srv := testserver.Start(t)
+	ctx := ctxT(t)
+	cms := srv.ClientSet().CoreV1().ConfigMaps("default")
+	first, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "b"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		match metav1.ResourceVersionMatch
+		want  int
+		rv    string
+	}{
+		{metav1.ResourceVersionMatchExact, 1, first.ResourceVersion},
+		{metav1.ResourceVersionMatchNotOlderThan, 2, ""},
+	}
+	for _, tt := range tests {
+		list, err := cms.List(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion, ResourceVersionMatch: tt.match})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.match, err)
+		}
+		if len(list.Items) != tt.want || list.Continue != "" {
+			t.Errorf("%s: got %d items continuing %q, want %d and no continue token", tt.match, len(list.Items), list.Continue, tt.want)
+		}
+		if tt.rv != "" && list.ResourceVersion != tt.rv {
+			t.Errorf("%s: got the list at %s, want it at %s", tt.match, list.ResourceVersion, tt.rv)
+		}
+	}
+}
+
 func TestAKubeletWatchByNodeNameSeesItsPodsOnly(t *testing.T) {
 	srv := testserver.Start(t)
 	ctx := ctxT(t)

@@ -67,8 +67,9 @@ func listStart(prefix string, opts ListOptions) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	if opts.Limit > 0 {
-		// An exact read: a later page reads at the same revision anyway.
+	if opts.Exact || opts.Limit > 0 {
+		// An exact read; a paged one is exact anyway, since a later page
+		// reads at the revision of the first.
 		return prefix, rv, nil
 	}
 	// Not older than rv: the newest data is.

@@ -174,6 +174,14 @@ func TestListAtAnExactRevisionSeesThePast(t *testing.T) {
 	if got := fmt.Sprint(names(res)); got != "[x y]" {
 		t.Fatalf("got %s, want [x y]", got)
 	}
+	// Exact reads at N without a limit too, and pages nothing.
+	res, err = s.List(ctx, pods.StorageKey("a", ""), store.ListOptions{ResourceVersion: a.ResourceVersion, Exact: true}, newPod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(names(res)); got != "[x]" || res.ResourceVersion != rvOf(t, a) || res.Continue != "" {
+		t.Fatalf("got %s at %d continuing %q, want [x] at %d and no continue token", got, res.ResourceVersion, res.Continue, rvOf(t, a))
+	}
 }
 
 func TestListFailsOnACompactedRevisionOrAForeignToken(t *testing.T) {

@@ -97,9 +97,13 @@ func (p Predicate) Empty() bool {
 type ListOptions struct {
 	// ResourceVersion: "" reads the newest data (a quorum read); "0" reads
 	// whatever is newest too (there is no cache); "N" reads at revision N
-	// exactly when Limit is set or a continue token is given, else at least
-	// N (Kubernetes' NotOlderThan), and ErrCompacted when N is compacted.
+	// exactly when Exact or Limit is set or a continue token is given,
+	// else at least N (Kubernetes' NotOlderThan), and ErrCompacted when N
+	// is compacted.
 	ResourceVersion string
+	// Exact reads at ResourceVersion exactly, paged or not (Kubernetes'
+	// resourceVersionMatch=Exact).
+	Exact bool
 	// Limit caps the number of items; 0 is no cap. A capped list returns a
 	// Continue token; the next page is read at the same revision.
 	Limit int64
