@@ -31,28 +31,34 @@ import (
 func startProxier(t *testing.T, n *testNet, cs kubernetes.Interface, serviceIP string) string {
 	t.Helper()
 	table := "navarch-test-" + n.suffix
-	serviceCIDR := serviceIP + "/32"
-	p, err := proxy.New(proxy.Options{
-		NodeName: "node-a", NodeIPs: []string{n.gateway}, TableName: table, ServiceCIDR: serviceCIDR, ClusterCIDR: n.podCIDR,
+	runProxier(t, proxy.Options{
+		NodeName: "node-a", NodeIPs: []string{n.gateway}, TableName: table, ServiceCIDR: serviceIP + "/32", ClusterCIDR: n.podCIDR,
 		Client: cs, MinSyncInterval: 10 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
+	return table
+}
+
+// runProxier runs a Proxier of opts until the test ends, then removes its
+// table and the local route of its Service CIDR.
+func runProxier(tb testing.TB, opts proxy.Options) {
+	tb.Helper()
+	p, err := proxy.New(opts)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("proxier: %v", err)
+			tb.Errorf("proxier: %v", err)
 		}
-		if err := proxy.Cleanup(context.Background(), table, serviceCIDR); err != nil {
-			t.Errorf("cleanup: %v", err)
+		if err := proxy.Cleanup(context.Background(), opts.TableName, opts.ServiceCIDR); err != nil {
+			tb.Errorf("cleanup: %v", err)
 		}
 	})
-	return table
 }
 
 func endpointSlice(name string, port int32, ips ...string) *discoveryv1.EndpointSlice {

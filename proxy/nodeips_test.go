@@ -41,24 +41,9 @@ func TestNodePortsFollowTheNodesAddressesWhenNoneAreGiven(t *testing.T) {
 	table := "navarch-test-" + hex.EncodeToString(b)
 	// One address no one uses here: the test routes only that locally.
 	serviceCIDR := "10.250.254.1/32"
-	p, err := proxy.New(proxy.Options{
+	runProxier(t, proxy.Options{
 		NodeName: "node-ips", TableName: table, ServiceCIDR: serviceCIDR, Client: cs,
 		MinSyncInterval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("proxier: %v", err)
-		}
-		if err := proxy.Cleanup(context.Background(), table, serviceCIDR); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
 	})
 
 	waitFor := func(want string) {

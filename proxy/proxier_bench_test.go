@@ -42,23 +42,10 @@ func BenchmarkEndpointSliceChangeToRules(b *testing.B) {
 
 	syncs := make(chan proxy.SyncInfo, 1024)
 	table := fmt.Sprintf("navarch-bench-%d", x)
-	p, err := proxy.New(proxy.Options{
+	runProxier(b, proxy.Options{
 		NodeName: "node-a", TableName: table, ServiceCIDR: serviceCIDR, Client: cs,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OnSync: func(info proxy.SyncInfo) { syncs <- info },
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
-	b.Cleanup(func() {
-		cancel()
-		<-done
-		if err := proxy.Cleanup(context.Background(), table, serviceCIDR); err != nil {
-			b.Errorf("cleanup: %v", err)
-		}
 	})
 	first := <-syncs
 	if first.Err != nil || !first.Full || first.Services != services {
