@@ -184,5 +184,3 @@ func appendIf(errs field.ErrorList, e *field.Error) field.ErrorList {
 	}
 	return errs
 }
-
-func inclusiveRange(lo, hi int) string { return validation.InclusiveRangeError(lo, hi) }
