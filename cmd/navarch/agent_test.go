@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,17 +13,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/navarch/navarch/internal/containerdtest"
 	"github.com/navarch/navarch/internal/kubectltest"
+	"github.com/navarch/navarch/internal/proctest"
 	"github.com/navarch/navarch/internal/testimage"
 	ctrd "github.com/navarch/navarch/kubelet/containerd"
 	"github.com/navarch/navarch/proxy"
@@ -57,10 +54,10 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(agentDir) })
-	roPort := freePortNumber(t)
+	roPort := proctest.FreePort(t)
 	agent := startAgent(t, navarchBinary(t), agentDir, server.restConfig(t).Host, strings.TrimSpace(tok.stdout),
 		filepath.Join(serverDir, "pki", "ca.crt"), "ag1", roPort)
-	agentLog := agent.log
+	agentLog := agent.Log
 	deadline := time.Now().Add(time.Minute)
 	var node *corev1.Node
 	for {
@@ -101,7 +98,7 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 		t.Errorf("image ls: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	if err := agent.stop(); err != nil {
+	if err := stopAgent(agent); err != nil {
 		t.Errorf("%v\n%s", err, agentLog())
 	}
 	if c, err := net.Dial("unix", ctrd.DaemonAddress(filepath.Join(agentDir, "containerd"))); err == nil {
@@ -110,22 +107,13 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 	}
 }
 
-// agentProcess is `navarch agent` run by a test.
-type agentProcess struct {
-	cmd     *exec.Cmd
-	logFile string
-	exited  chan struct{}
-	waitErr error
-}
-
 // startAgent starts `navarch agent` joining server with token as node,
 // with a bridge and kubelet port of its own and the read-only port roPort;
 // it is killed when the test ends if still running.
-func startAgent(tb testing.TB, bin, dataDir, server, token, caFile, node string, roPort int) *agentProcess {
+func startAgent(tb testing.TB, bin, dataDir, server, token, caFile, node string, roPort int) *proctest.Process {
 	tb.Helper()
 	var b [3]byte
 	rand.Read(b[:])
-	a := &agentProcess{logFile: filepath.Join(tb.TempDir(), "agent.log"), exited: make(chan struct{})}
 	// The agent's Service proxy gets a table of its own and routes a range
 	// no one uses here (the test runs no Service); both go when it ends.
 	table, cidr := "navarch-test-"+hex.EncodeToString(b[:]), fmt.Sprintf("10.253.%d.0/24", b[0])
@@ -134,51 +122,22 @@ func startAgent(tb testing.TB, bin, dataDir, server, token, caFile, node string,
 			tb.Errorf("remove the agent's proxy table and route: %v", err)
 		}
 	})
-	a.cmd = exec.Command(bin, "agent", "--data-dir", dataDir, "--server", server, "--token", token,
+	return proctest.Start(tb, "agent", proctest.Options{Env: kubectltest.Env(tb.TempDir())},
+		bin, "agent", "--data-dir", dataDir, "--server", server, "--token", token,
 		"--ca-file", caFile, "--node-name", node, "--bridge", "nvt"+hex.EncodeToString(b[:]),
-		"--kubelet-port", strconv.Itoa(freePortNumber(tb)), "--read-only-port", strconv.Itoa(roPort),
+		"--kubelet-port", strconv.Itoa(proctest.FreePort(tb)), "--read-only-port", strconv.Itoa(roPort),
 		"--proxy-table", table, "--service-cidr", cidr)
-	a.cmd.Env = kubectltest.Env(tb.TempDir())
-	out, err := os.Create(a.logFile)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer out.Close()
-	a.cmd.Stdout, a.cmd.Stderr = out, out
-	if err := a.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { a.waitErr = a.cmd.Wait(); close(a.exited) }()
-	tb.Cleanup(func() {
-		select {
-		case <-a.exited:
-		default:
-			a.cmd.Process.Kill()
-			<-a.exited
-		}
-	})
-	return a
 }
 
-// stop sends SIGTERM and waits up to 30s for a clean exit.
-func (a *agentProcess) stop() error {
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+// stopAgent sends SIGTERM and waits up to 30s for a clean exit.
+func stopAgent(a *proctest.Process) error {
+	if err := a.Stop(30 * time.Second); err != nil {
 		return err
 	}
-	select {
-	case <-a.exited:
-		if a.waitErr != nil {
-			return fmt.Errorf("agent exit: %w", a.waitErr)
-		}
-		return nil
-	case <-time.After(30 * time.Second):
-		return errors.New("agent still running 30s after SIGTERM")
+	if err := a.Err(); err != nil {
+		return fmt.Errorf("agent exit: %w", err)
 	}
-}
-
-func (a *agentProcess) log() string {
-	b, _ := os.ReadFile(a.logFile)
-	return string(b)
+	return nil
 }
 
 func ready(n *corev1.Node) bool {
@@ -188,17 +147,6 @@ func ready(n *corev1.Node) bool {
 		}
 	}
 	return false
-}
-
-// freePortNumber returns a TCP port free on 127.0.0.1 a moment ago.
-func freePortNumber(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // BenchmarkAgentIdleRSS joins `navarch agent` to `navarch server`, lets it
@@ -211,15 +159,8 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 	bin := kubectltest.Build(b, "github.com/navarch/navarch/cmd/navarch", "-X main.version="+testVersion)
 	for range b.N {
 		serverDir := b.TempDir()
-		srv := exec.Command(bin, "server", "--data-dir", serverDir, "--port", "0")
-		srv.Env = kubectltest.Env(b.TempDir())
-		if err := srv.Start(); err != nil {
-			b.Fatal(err)
-		}
-		srvDone := make(chan struct{})
-		go func() { srv.Wait(); close(srvDone) }()
-		b.Cleanup(func() { srv.Process.Signal(syscall.SIGTERM); <-srvDone })
-		cs := waitKubeconfig(b, filepath.Join(serverDir, "kubeconfig"))
+		srv := startServer(b, serverDir)
+		cs := srv.clientset(b)
 		out, err := exec.Command(bin, "token", "create", "--node", "idle", "--data-dir", serverDir).Output()
 		if err != nil {
 			b.Fatal(err)
@@ -229,8 +170,8 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { os.RemoveAll(agentDir) })
-		agent := startAgent(b, bin, agentDir, restHost(b, filepath.Join(serverDir, "kubeconfig")), strings.TrimSpace(string(out)),
-			filepath.Join(serverDir, "pki", "ca.crt"), "idle", freePortNumber(b))
+		agent := startAgent(b, bin, agentDir, srv.restConfig(b).Host, strings.TrimSpace(string(out)),
+			filepath.Join(serverDir, "pki", "ca.crt"), "idle", proctest.FreePort(b))
 		deadline := time.Now().Add(time.Minute)
 		for {
 			n, err := cs.CoreV1().Nodes().Get(context.Background(), "idle", metav1.GetOptions{})
@@ -238,19 +179,19 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 				break
 			}
 			if time.Now().After(deadline) {
-				b.Fatalf("node not Ready\n%s", agent.log())
+				b.Fatalf("node not Ready\n%s", agent.Log())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(15 * time.Second)
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", agent.cmd.Process.Pid))
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", agent.PID()))
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, key := range []string{"VmRSS", "RssAnon", "RssFile"} {
 			b.ReportMetric(float64(statusKB(b, string(st), key))/1024, "MiB-"+key)
 		}
-		if err := agent.stop(); err != nil {
+		if err := stopAgent(agent); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -269,31 +210,4 @@ func statusKB(tb testing.TB, status, key string) int {
 	}
 	tb.Fatalf("no %s in status", key)
 	return 0
-}
-
-// waitKubeconfig waits for a server's kubeconfig and returns a client
-// once the server lists namespaces.
-func waitKubeconfig(tb testing.TB, path string) kubernetes.Interface {
-	tb.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if cfg, err := clientcmd.BuildConfigFromFlags("", path); err == nil {
-			if cs, err := kubernetes.NewForConfig(cfg); err == nil {
-				if _, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{}); err == nil {
-					return cs
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	tb.Fatalf("no server answering with %s", path)
-	return nil
-}
-
-func restHost(tb testing.TB, kubeconfig string) string {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cfg.Host
 }

@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -15,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gitopsv1alpha1 "github.com/navarch/navarch/api/gitops/v1alpha1"
-	"github.com/navarch/navarch/internal/kubectltest"
 	"github.com/navarch/navarch/reconciler"
 	"github.com/navarch/navarch/sources/gittest"
 )
@@ -23,56 +18,6 @@ import (
 // atomObjects is how many ConfigMaps each revision of the atomicity test
 // holds.
 const atomObjects = 600
-
-// startServerWith starts the built `navarch server` with extra flags, as
-// startServer does.
-func startServerWith(t *testing.T, dataDir string, extra ...string) *serverProcess {
-	t.Helper()
-	kubeconfig := filepath.Join(dataDir, "kubeconfig")
-	if err := os.Remove(kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	out, err := os.CreateTemp(t.TempDir(), "server-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	args := append([]string{"server", "--data-dir=" + dataDir, "--port=0", "--log-level=debug"}, extra...)
-	p := &serverProcess{
-		cmd: exec.Command(navarchBinary(t), args...), dataDir: dataDir, kubeconfig: kubeconfig,
-		output: out.Name(), exited: make(chan struct{}),
-	}
-	p.cmd.Env = kubectltest.Env(t.TempDir())
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start navarch server: %v", err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	if err := p.waitReady(60 * time.Second); err != nil {
-		t.Fatalf("navarch server did not become ready: %v\n%s", err, p.log())
-	}
-	return p
-}
-
-// kill9 kills the server with SIGKILL and waits for it to be gone.
-func (p *serverProcess) kill9(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill -9: %v", err)
-	}
-	<-p.exited
-}
 
 // atomRevision is a revision of atomObjects ConfigMaps, every one saying
 // value, in files of 100 documents each.
@@ -128,7 +73,7 @@ func TestKillDuringASyncLeavesTheWholeOldOrTheWholeNewRevision(t *testing.T) {
 	repo.CommitAndPush("revision r0", atomRevision("r0"))
 	dataDir := t.TempDir()
 	flags := []string{"--git=" + repo.URL}
-	p := startServerWith(t, dataDir, flags...)
+	p := startRole(t, "server", dataDir, flags...)
 	waitReconciling(t, p)
 	waitAllAt(ctx, t, p, "r0")
 
@@ -162,11 +107,11 @@ func TestKillDuringASyncLeavesTheWholeOldOrTheWholeNewRevision(t *testing.T) {
 			waitLogged(t, p, logged, kill.after)
 		}
 		time.Sleep(delay)
-		p.kill9(t)
+		p.kill9()
 		phase := syncPhase(p.log()[logged:])
 
 		start := time.Now()
-		p = startServerWith(t, dataDir, flags...)
+		p = startRole(t, "server", dataDir, flags...)
 		when := fmt.Sprintf("%s after the request", delay)
 		if kill.after != "" {
 			when = fmt.Sprintf("%s after %s", delay, kill.after)

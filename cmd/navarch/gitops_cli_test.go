@@ -26,7 +26,7 @@ func TestGitOpsVerbsSyncDiffHistoryAndRollBack(t *testing.T) {
 	ctx := context.Background()
 	repo := gittest.NewServer(t).NewRepo(t, "shop")
 	first := repo.CommitAndPush("First settings", settings("1"))
-	p := startServerWith(t, t.TempDir(), "--git="+repo.URL, "--branch=main", "--path=apps")
+	p := startRole(t, "server", t.TempDir(), "--git="+repo.URL, "--branch=main", "--path=apps")
 	waitReconciling(t, p)
 	env := []string{"KUBECONFIG=" + p.kubeconfig}
 	navarch := func(args ...string) cliResult {
@@ -128,7 +128,7 @@ func TestServerWithDirFollowsTheDirectory(t *testing.T) {
 		}
 	}
 	write("1")
-	p := startServerWith(t, t.TempDir(), "--dir="+dir)
+	p := startRole(t, "server", t.TempDir(), "--dir="+dir)
 	waitReconciling(t, p)
 	waitValue := func(want string) {
 		t.Helper()

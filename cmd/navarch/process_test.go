@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,13 +17,14 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/navarch/navarch/internal/kubectltest"
+	"github.com/navarch/navarch/internal/proctest"
 )
 
 // testVersion is linked into the navarch binary the tests build.
 const testVersion = "v0.0.0-test"
 
 // navarchBinary builds navarch once per test binary and returns its path.
-func navarchBinary(t *testing.T) string {
+func navarchBinary(t testing.TB) string {
 	t.Helper()
 	return kubectltest.Build(t, "github.com/navarch/navarch/cmd/navarch", "-X main.version="+testVersion)
 }
@@ -32,26 +32,25 @@ func navarchBinary(t *testing.T) string {
 // serverProcess is `navarch server` (or `navarch up`) running as a child
 // process.
 type serverProcess struct {
-	cmd        *exec.Cmd
+	proc       *proctest.Process
+	cmd        *exec.Cmd       // proc.Cmd
+	exited     <-chan struct{} // proc.Done()
 	dataDir    string
 	kubeconfig string
-	output     string // file with the process's stdout and stderr
-	exited     chan struct{}
-	waitErr    error
 }
 
 // startServer starts the built `navarch server` on a free port with its
 // state in dataDir, and returns once its API answers /readyz with the
 // kubeconfig it wrote. The process is killed when the test ends if it is
 // still running.
-func startServer(t *testing.T, dataDir string) *serverProcess {
+func startServer(t testing.TB, dataDir string) *serverProcess {
 	t.Helper()
 	return startRole(t, "server", dataDir)
 }
 
 // startRole is startServer for any serving subcommand (server, up), with
 // extra flags after the usual ones.
-func startRole(t *testing.T, role, dataDir string, extra ...string) *serverProcess {
+func startRole(t testing.TB, role, dataDir string, extra ...string) *serverProcess {
 	t.Helper()
 	bin := navarchBinary(t)
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
@@ -59,36 +58,9 @@ func startRole(t *testing.T, role, dataDir string, extra ...string) *serverProce
 	if err := os.Remove(kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
-	out, err := os.CreateTemp(t.TempDir(), "server-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	full := append([]string{role, "--data-dir=" + dataDir, "--port=0", "--log-level=debug"}, extra...)
-	p := &serverProcess{
-		cmd:        exec.Command(bin, full...),
-		dataDir:    dataDir,
-		kubeconfig: kubeconfig,
-		output:     out.Name(),
-		exited:     make(chan struct{}),
-	}
-	p.cmd.Env = kubectltest.Env(t.TempDir())
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start navarch %s: %v", role, err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
+	argv := append([]string{bin, role, "--data-dir=" + dataDir, "--port=0", "--log-level=debug"}, extra...)
+	proc := proctest.Start(t, role, proctest.Options{Env: kubectltest.Env(t.TempDir())}, argv...)
+	p := &serverProcess{proc: proc, cmd: proc.Cmd, exited: proc.Done(), dataDir: dataDir, kubeconfig: kubeconfig}
 	if err := p.waitReady(60 * time.Second); err != nil {
 		t.Fatalf("navarch %s did not become ready: %v\n%s", role, err, p.log())
 	}
@@ -103,7 +75,7 @@ func (p *serverProcess) waitReady(timeout time.Duration) error {
 	for {
 		select {
 		case <-p.exited:
-			return fmt.Errorf("exited: %v", p.waitErr)
+			return fmt.Errorf("exited: %v", p.proc.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("%w; last: %v", ctx.Err(), last)
 		case <-time.After(100 * time.Millisecond):
@@ -127,30 +99,22 @@ func (p *serverProcess) waitReady(timeout time.Duration) error {
 
 // stop sends SIGTERM to the server and waits for it to exit; it returns
 // the exit code. The test fails if the server takes longer than 30s.
-func (p *serverProcess) stop(t *testing.T) int {
+func (p *serverProcess) stop(t testing.TB) int {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("signal navarch server: %v", err)
+	if err := p.proc.Stop(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, p.log())
 	}
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("navarch server still running 30s after SIGTERM\n%s", p.log())
-	}
-	return p.cmd.ProcessState.ExitCode()
+	return p.proc.ExitCode()
 }
+
+// kill9 kills the server with SIGKILL and waits for it to be gone.
+func (p *serverProcess) kill9() { p.proc.Kill() }
 
 // log returns what the server printed so far.
-func (p *serverProcess) log() string {
-	b, err := os.ReadFile(p.output)
-	if err != nil {
-		return err.Error()
-	}
-	return string(b)
-}
+func (p *serverProcess) log() string { return p.proc.Log() }
 
 // restConfig is the admin client configuration from the written kubeconfig.
-func (p *serverProcess) restConfig(t *testing.T) *rest.Config {
+func (p *serverProcess) restConfig(t testing.TB) *rest.Config {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", p.kubeconfig)
 	if err != nil {
@@ -160,7 +124,7 @@ func (p *serverProcess) restConfig(t *testing.T) *rest.Config {
 }
 
 // clientset is a typed client for the server, as its admin.
-func (p *serverProcess) clientset(t *testing.T) kubernetes.Interface {
+func (p *serverProcess) clientset(t testing.TB) kubernetes.Interface {
 	t.Helper()
 	c, err := kubernetes.NewForConfig(p.restConfig(t))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/navarch/navarch/internal/proctest"
 	"github.com/navarch/navarch/proxy"
 )
 
@@ -40,17 +41,6 @@ func requireProxyHost(t *testing.T) {
 		t.Fatal(reason)
 	}
 	t.Skip(reason)
-}
-
-// proxyTestPort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func proxyTestPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 // tableExists reports whether nftables holds the ip-family table.
@@ -86,7 +76,7 @@ func TestUpRunsTheServiceProxyAndAgentCleanupRemovesWhatItMade(t *testing.T) {
 	})
 	up := startRole(t, "up", t.TempDir(), "--proxy-table", table, "--service-cidr", cidr,
 		"--service-node-port-range", "40100-40110", "--node-name", "proxy-"+suffix, "--bridge", "nvp"+suffix,
-		"--kubelet-port", proxyTestPort(t), "--read-only-port", proxyTestPort(t))
+		"--kubelet-port", strconv.Itoa(proctest.FreePort(t)), "--read-only-port", strconv.Itoa(proctest.FreePort(t)))
 
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
