@@ -74,9 +74,33 @@ func (g *gitopsClient) source(ctx context.Context, arg string) (*gitopsv1alpha1.
 	return nil, fmt.Errorf("source %q not found in namespace %s", name, strings.Join(candidates, " or "))
 }
 
-// credentials reads the Source's Git credentials from its Secret.
-func (g *gitopsClient) credentials(ctx context.Context, src *gitopsv1alpha1.Source) (git.Credentials, error) {
-	return reconciler.Credentials(ctx, g.kube, src)
+// openSource is how every GitOps verb starts: the clients from kubectl's
+// flags, and the Source arg names (see source).
+func openSource(ctx context.Context, k *kubeClient, arg string) (*gitopsClient, *gitopsv1alpha1.Source, error) {
+	g, err := newGitOpsClient(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := g.source(ctx, arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, src, nil
+}
+
+// gitAccess is what a verb that reaches the Source's repository itself
+// needs: the client's cache of clones (gitCache) and the credentials of
+// the Source's Secret.
+func (g *gitopsClient) gitAccess(ctx context.Context, src *gitopsv1alpha1.Source) (*git.Cache, git.Credentials, error) {
+	creds, err := reconciler.Credentials(ctx, g.kube, src)
+	if err != nil {
+		return nil, git.Credentials{}, err
+	}
+	cache, err := gitCache()
+	if err != nil {
+		return nil, git.Credentials{}, err
+	}
+	return cache, creds, nil
 }
 
 // gitCache is the client's own cache of clones, under the user's cache

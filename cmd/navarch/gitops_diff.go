@@ -32,11 +32,7 @@ report it, and nothing else is shown.`,
   navarch diff shop --summary`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := newGitOpsClient(k)
-			if err != nil {
-				return err
-			}
-			src, err := g.source(cmd.Context(), args[0])
+			g, src, err := openSource(cmd.Context(), k, args[0])
 			if err != nil {
 				return err
 			}
@@ -48,11 +44,7 @@ report it, and nothing else is shown.`,
 }
 
 func (g *gitopsClient) diff(ctx context.Context, out io.Writer, src *gitopsv1alpha1.Source, summary bool) error {
-	creds, err := g.credentials(ctx, src)
-	if err != nil {
-		return err
-	}
-	cache, err := gitCache()
+	cache, creds, err := g.gitAccess(ctx, src)
 	if err != nil {
 		return err
 	}
@@ -60,9 +52,7 @@ func (g *gitopsClient) diff(ctx context.Context, out io.Writer, src *gitopsv1alp
 	if err != nil {
 		return err
 	}
-	key := reconciler.SourceKey(src.Namespace, src.Name)
-	objs, problems := reconciler.Parse(art.Files, reconciler.ParseOptions{TargetNamespace: src.Spec.TargetNamespace})
-	problems = append(problems, reconciler.Validate(objs)...)
+	objs, problems := reconciler.Desired(art.Files, src.Spec.TargetNamespace)
 	if len(problems) > 0 {
 		return fmt.Errorf("%s: %s", art.Revision, problems.Summary())
 	}
@@ -70,13 +60,10 @@ func (g *gitopsClient) diff(ctx context.Context, out io.Writer, src *gitopsv1alp
 	if err != nil {
 		return err
 	}
-	live, err := reconciler.ReadLive(ctx, reconciler.ClientReader{Client: dyn}, key, objs, src.Status.Inventory)
+	plan, err := reconciler.PlanSync(ctx, reconciler.ClientReader{Client: dyn}, src, objs)
 	if err != nil {
 		return err
 	}
-	plan := reconciler.MakePlan(reconciler.PlanInput{
-		Source: key, Desired: objs, Live: live, Inventory: src.Status.Inventory, Prune: src.Spec.Prune,
-	})
 	if len(plan.Problems) > 0 {
 		return fmt.Errorf("%s: %s", art.Revision, plan.Problems.Summary())
 	}

@@ -26,11 +26,7 @@ updated and pruned, and the commit's author and subject.`,
 		Example: "  navarch history shop",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := newGitOpsClient(k)
-			if err != nil {
-				return err
-			}
-			src, err := g.source(cmd.Context(), args[0])
+			_, src, err := openSource(cmd.Context(), k, args[0])
 			if err != nil {
 				return err
 			}

@@ -34,20 +34,12 @@ directory Source has no history: restore its files instead.`,
   navarch rollback shop --commit 2f1c0a9e4b7d51b0c1d2e3f4a5b6c7d8e9f0a1b2 --wait`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := newGitOpsClient(k)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			src, err := g.source(ctx, args[0])
+			g, src, err := openSource(ctx, k, args[0])
 			if err != nil {
 				return err
 			}
-			creds, err := g.credentials(ctx, src)
-			if err != nil {
-				return err
-			}
-			cache, err := gitCache()
+			cache, creds, err := g.gitAccess(ctx, src)
 			if err != nil {
 				return err
 			}
@@ -61,15 +53,7 @@ directory Source has no history: restore its files instead.`,
 			} else {
 				fmt.Fprintf(out, "pushed %s, restoring %s\n", commit, target)
 			}
-			token, err := g.sources.RequestSync(ctx, src.Namespace, src.Name, time.Now())
-			if err != nil {
-				return fmt.Errorf("request sync: %w", err)
-			}
-			fmt.Fprintf(out, "sync of %s/%s requested\n", src.Namespace, src.Name)
-			if !wait {
-				return nil
-			}
-			return g.waitSync(ctx, out, src.Namespace, src.Name, token, timeout)
+			return g.requestSync(ctx, out, src, wait, timeout)
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "revision to restore (default: the previous applied revision)")

@@ -30,30 +30,30 @@ its progress: the revision fetched, the objects applied, the workloads ready.`,
   navarch sync navarch-system/shop --wait`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := newGitOpsClient(k)
+			g, src, err := openSource(cmd.Context(), k, args[0])
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			src, err := g.source(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			token, err := g.sources.RequestSync(ctx, src.Namespace, src.Name, time.Now())
-			if err != nil {
-				return fmt.Errorf("request sync: %w", err)
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "sync of %s/%s requested\n", src.Namespace, src.Name)
-			if !wait {
-				return nil
-			}
-			return g.waitSync(ctx, out, src.Namespace, src.Name, token, timeout)
+			return g.requestSync(cmd.Context(), cmd.OutOrStdout(), src, wait, timeout)
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the Source is Ready or fails, printing progress")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long --wait waits")
 	return k.attach(cmd)
+}
+
+// requestSync asks the reconciler to sync src now and, with wait, follows
+// the sync until it is done (waitSync).
+func (g *gitopsClient) requestSync(ctx context.Context, out io.Writer, src *gitopsv1alpha1.Source, wait bool, timeout time.Duration) error {
+	token, err := g.sources.RequestSync(ctx, src.Namespace, src.Name, time.Now())
+	if err != nil {
+		return fmt.Errorf("request sync of %s/%s: %w", src.Namespace, src.Name, err)
+	}
+	fmt.Fprintf(out, "sync of %s/%s requested\n", src.Namespace, src.Name)
+	if !wait {
+		return nil
+	}
+	return g.waitSync(ctx, out, src.Namespace, src.Name, token, timeout)
 }
 
 // waitSync follows a Source until the sync asked for with token is done:
