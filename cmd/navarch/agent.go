@@ -62,11 +62,7 @@ leaves pods, containers, the bridge and the data dir alone. It needs no
 server or token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(cmd.Flags())
-			if err != nil {
-				return err
-			}
-			logger, err := newLogger(cfg.Log, streams.ErrOut)
+			cfg, logger, err := loadConfig(cmd, streams)
 			if err != nil {
 				return err
 			}

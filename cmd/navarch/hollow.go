@@ -38,11 +38,7 @@ They connect as an admin: with --server, --token and --ca-file, else with
 --kubeconfig, $KUBECONFIG or <data-dir>/kubeconfig.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(cmd.Flags())
-			if err != nil {
-				return err
-			}
-			logger, err := newLogger(cfg.Log, streams.ErrOut)
+			cfg, logger, err := loadConfig(cmd, streams)
 			if err != nil {
 				return err
 			}

@@ -20,11 +20,7 @@ At start the server writes an admin kubeconfig to <data-dir>/kubeconfig.
 SIGINT or SIGTERM stops it gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(cmd.Flags())
-			if err != nil {
-				return err
-			}
-			logger, err := newLogger(cfg.Log, streams.ErrOut)
+			cfg, logger, err := loadConfig(cmd, streams)
 			if err != nil {
 				return err
 			}

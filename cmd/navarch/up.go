@@ -28,11 +28,7 @@ its rules stay after navarch up stops, until "navarch agent --cleanup" (with
 the same --proxy-table and --service-cidr) removes them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(cmd.Flags())
-			if err != nil {
-				return err
-			}
-			logger, err := newLogger(cfg.Log, streams.ErrOut)
+			cfg, logger, err := loadConfig(cmd, streams)
 			if err != nil {
 				return err
 			}
