@@ -117,7 +117,11 @@ func (c *Controller) webhookSecret(ctx context.Context, ns, name string) (*gitop
 	if err != nil {
 		return nil, nil, err
 	}
-	return src, sec.Data[WebhookTokenKey], nil
+	token := sec.Data[WebhookTokenKey]
+	if len(token) == 0 {
+		return nil, nil, fmt.Errorf("%w: webhook Secret %s/%s has no %q key", ErrSecret, ns, sec.Name, WebhookTokenKey)
+	}
+	return src, token, nil
 }
 
 // ignoredEvent says why an authenticated event asks for no sync, "" when
