@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,4 +137,39 @@ func TestDirectorySourceSyncsOncePerBurstOfChanges(t *testing.T) {
 			}
 		}
 	}
+
+	// A link to a file outside the directory is refused, naming the link;
+	// what was applied stays.
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stolen}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(manifests, "stolen.yaml")
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := e.sources.Get(t.Context(), "navarch-system", "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = e.waitSource("local", 20*time.Second, "the link refused", func(s *gitopsv1alpha1.Source) bool {
+		c := findCondition(s, gitopsv1alpha1.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "InvalidSource"
+	})
+	if c := findCondition(src, gitopsv1alpha1.ConditionReady); !strings.Contains(c.Message, link) {
+		t.Errorf("got Ready message %q, want it to name the link %s", c.Message, link)
+	}
+	if src.Status.LastAppliedRevision != applied.Status.LastAppliedRevision {
+		t.Errorf("got applied revision %s, want %s to stay", src.Status.LastAppliedRevision, applied.Status.LastAppliedRevision)
+	}
+	if e.configMap("default", "stolen") != nil {
+		t.Error("the ConfigMap behind the link was applied")
+	}
+	if cm := e.configMap("default", "b"); cm == nil {
+		t.Error("ConfigMap b of the applied revision is gone")
+	}
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	waitDirRevision("the folder without the link")
 }
