@@ -113,6 +113,17 @@ func TestGitOpsVerbsSyncDiffHistoryAndRollBack(t *testing.T) {
 	if code != http.StatusUnauthorized {
 		t.Errorf("got %d for an unsigned webhook, want 401", code)
 	}
+
+	// diff reports an invalid revision as the reconciler would, and
+	// nothing else.
+	repo.Git("pull", "--quiet", "origin", "main") // the rollback commit
+	repo.CommitAndPush("A bad name", map[string]string{
+		"apps/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n",
+	})
+	r = runNavarch(t, "", env, "diff", "shop")
+	if r.code == 0 || r.stdout != "" || !strings.Contains(r.stderr, "revision is invalid, nothing was applied: 1 problem: bad.yaml: ConfigMap default/Bad_Name: metadata.name: Invalid value") {
+		t.Errorf("diff of an invalid revision: exit %d\nstdout %q\nstderr %q\nwant a failure naming bad.yaml, the object and the field", r.code, r.stdout, r.stderr)
+	}
 }
 
 func TestServerWithDirFollowsTheDirectory(t *testing.T) {
