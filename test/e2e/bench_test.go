@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/navarch/navarch/internal/proctest"
 )
 
 // BenchmarkCommitToReady measures, over 20 commits to the quickstart's
@@ -142,7 +144,7 @@ func timeUpToNodeReady(b *testing.B, w *world, dataDir, label string) time.Durat
 	b.Helper()
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
 	_ = os.Remove(kubeconfig) // a restart must not read the old one
-	args := append([]string{w.bin, "up", "--data-dir=" + dataDir}, w.clusterFlags(freePort(b))...)
+	args := append([]string{w.bin, "up", "--data-dir=" + dataDir}, w.clusterFlags(proctest.FreePort(b))...)
 	args = append(args, w.nodeFlags("a")...)
 	start := time.Now()
 	p := w.start(label, w.env(), args...)
@@ -151,7 +153,7 @@ func timeUpToNodeReady(b *testing.B, w *world, dataDir, label string) time.Durat
 	var client kubernetes.Interface
 	for {
 		if ctx.Err() != nil {
-			b.Fatalf("%s: no Ready node after 2 minutes:\n%s", label, p.tail(40))
+			b.Fatalf("%s: no Ready node after 2 minutes:\n%s", label, p.Tail(40))
 		}
 		w.checkAlive()
 		if client == nil {
@@ -165,8 +167,10 @@ func timeUpToNodeReady(b *testing.B, w *world, dataDir, label string) time.Durat
 		time.Sleep(10 * time.Millisecond)
 	}
 	took := time.Since(start)
-	p.stop(b, 30*time.Second)
-	w.procs = slices.DeleteFunc(w.procs, func(q *process) bool { return q == p })
+	if err := p.Stop(stopGrace); err != nil {
+		b.Error(err)
+	}
+	w.procs = slices.DeleteFunc(w.procs, func(q *proctest.Process) bool { return q == p })
 	return took
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/navarch/navarch/internal/proctest"
 )
 
 // The example application as the quickstart publishes it.
@@ -20,9 +22,9 @@ const (
 
 // cluster is the quickstart's navarch, as the test started it.
 type cluster struct {
-	cli              // the client, for the first node's data dir
-	script  *process // hack/run.sh, which runs navarch up
-	repo    string   // the quickstart's bare repository
+	cli                       // the client, for the first node's data dir
+	script  *proctest.Process // hack/run.sh, which runs navarch up
+	repo    string            // the quickstart's bare repository
 	apiPort int
 }
 
@@ -34,7 +36,7 @@ func (w *world) nodeFlags(label string) []string {
 		"--node-name=" + w.name(label),
 		"--bridge=" + w.name(label),
 		"--read-only-port=0",
-		fmt.Sprintf("--kubelet-port=%d", freePort(w.t)),
+		fmt.Sprintf("--kubelet-port=%d", proctest.FreePort(w.t)),
 		"--proxy-table=" + w.name(label),
 		"--service-cidr=" + w.serviceCIDR(),
 	}
@@ -51,14 +53,14 @@ func (w *world) clusterFlags(apiPort int) []string {
 func (w *world) quickstart() *cluster {
 	w.t.Helper()
 	dataDir := filepath.Join(w.dir, "up")
-	c := &cluster{cli: cli{w: w, dataDir: dataDir}, repo: filepath.Join(dataDir, "quickstart", "hello.git"), apiPort: freePort(w.t)}
+	c := &cluster{cli: cli{w: w, dataDir: dataDir}, repo: filepath.Join(dataDir, "quickstart", "hello.git"), apiPort: proctest.FreePort(w.t)}
 	args := append([]string{filepath.Join(w.root, "hack", "run.sh"), "--data-dir=" + dataDir}, w.clusterFlags(c.apiPort)...)
 	args = append(args, w.nodeFlags("a")...)
 	env := w.env("NAVARCH="+w.bin, "NAVARCH_DATA_DIR="+dataDir)
 	start := time.Now()
 	c.script = w.start("quickstart", env, args...)
 	w.eventually(4*time.Minute, "the quickstart to say it is ready", func() (bool, string) {
-		log := c.script.log()
+		log := c.script.Log()
 		return strings.Contains(log, "quickstart: ready"), lastLines(log, 3)
 	})
 	w.t.Logf("quickstart ready in %s", time.Since(start).Round(100*time.Millisecond))

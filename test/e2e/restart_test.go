@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/navarch/navarch/internal/proctest"
 )
 
 // TestQuickstartStartsAgainWhereItStopped stops the quickstart as Ctrl-C
@@ -20,15 +22,15 @@ func TestQuickstartStartsAgainWhereItStopped(t *testing.T) {
 	upPID := c.upPID()
 	head := w.git(c.repo, "rev-parse", "main")
 
-	if err := c.script.cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := c.script.Cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-c.script.done:
+	case <-c.script.Done():
 	case <-time.After(time.Minute):
-		t.Fatalf("the quickstart did not stop within a minute of SIGINT:\n%s", c.script.tail(20))
+		t.Fatalf("the quickstart did not stop within a minute of SIGINT:\n%s", c.script.Tail(20))
 	}
-	w.procs = slices.DeleteFunc(w.procs, func(p *process) bool { return p == c.script })
+	w.procs = slices.DeleteFunc(w.procs, func(p *proctest.Process) bool { return p == c.script })
 	if err := syscall.Kill(upPID, 0); err == nil {
 		t.Errorf("navarch up (pid %d) still runs after the quickstart stopped", upPID)
 	}
@@ -40,7 +42,7 @@ func TestQuickstartStartsAgainWhereItStopped(t *testing.T) {
 	if n := w.git(again.repo, "rev-list", "--count", "main"); n != "1" {
 		t.Errorf("the repository has %s commits, want 1", n)
 	}
-	if log := again.script.log(); strings.Contains(log, "creating the Git repository") {
+	if log := again.script.Log(); strings.Contains(log, "creating the Git repository") {
 		t.Error("the second run created the repository again")
 	}
 	src, err := again.source(sourceName)
@@ -58,7 +60,7 @@ func TestQuickstartStartsAgainWhereItStopped(t *testing.T) {
 // upPID is the PID of the navarch up the quickstart started, as it said.
 func (c *cluster) upPID() int {
 	c.w.t.Helper()
-	m := regexp.MustCompile(`started navarch up, pid (\d+)`).FindStringSubmatch(c.script.log())
+	m := regexp.MustCompile(`started navarch up, pid (\d+)`).FindStringSubmatch(c.script.Log())
 	if m == nil {
 		c.w.t.Fatal("the quickstart did not say navarch up's pid")
 	}

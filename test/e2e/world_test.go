@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/navarch/navarch/internal/containerdtest"
 	"github.com/navarch/navarch/internal/kubectltest"
+	"github.com/navarch/navarch/internal/proctest"
 )
 
 // world is one end-to-end test's corner of the machine: a directory under
@@ -31,9 +31,13 @@ type world struct {
 	logs   string // the processes' logs
 
 	goEnv  []string // GOCACHE, GOMODCACHE, GOPATH of the test's own user
-	procs  []*process
+	procs  []*proctest.Process
 	starts int
 }
+
+// stopGrace is how long a process the test started may take to stop
+// after SIGTERM before it is killed (and the test fails).
+const stopGrace = 30 * time.Second
 
 // tools the end-to-end tests run, besides navarch.
 var requiredTools = []string{"containerd", "runc", "nft", "ip", "git", "curl", "openssl"}
@@ -105,13 +109,18 @@ func (w *world) env(extra ...string) []string {
 // start starts a long-running process and tracks it for the liveness
 // checks of eventually. A name used before gets a number: each start has
 // a log of its own.
-func (w *world) start(name string, env []string, argv ...string) *process {
+func (w *world) start(name string, env []string, argv ...string) *proctest.Process {
 	w.t.Helper()
 	w.starts++
 	if _, err := os.Stat(filepath.Join(w.logs, name+".log")); err == nil {
 		name = fmt.Sprintf("%s-%d", name, w.starts)
 	}
-	p := startProcess(w.t, name, w.logs, env, argv...)
+	w.t.Logf("start %s: %s", name, strings.Join(argv, " "))
+	// Its own group: a signal meant for the test does not reach it, and
+	// stopping it ends the group's stragglers (a script's children).
+	p := proctest.Start(w.t, name, proctest.Options{
+		Env: env, LogPath: filepath.Join(w.logs, name+".log"), Group: true, CleanupGrace: stopGrace,
+	}, argv...)
 	w.procs = append(w.procs, p)
 	return p
 }
@@ -121,8 +130,8 @@ func (w *world) start(name string, env []string, argv ...string) *process {
 func (w *world) checkAlive() {
 	w.t.Helper()
 	for _, p := range w.procs {
-		if done, err := p.exited(); done {
-			w.t.Fatalf("%s exited (%v); the end of its log:\n%s", p.name, err, p.tail(60))
+		if done, err := p.Exited(); done {
+			w.t.Fatalf("%s exited (%v); the end of its log:\n%s", p.Name, err, p.Tail(60))
 		}
 	}
 }
@@ -148,28 +157,19 @@ func (w *world) eventually(timeout time.Duration, what string, check func() (don
 	}
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // cleanup stops every process by PID (newest first), then removes what
 // they left on the machine, and the test's directory unless the test
 // failed with NAVARCH_E2E_KEEP=1.
 func (w *world) cleanup() {
 	t := w.t
 	for i := len(w.procs) - 1; i >= 0; i-- {
-		w.procs[i].stop(t, 30*time.Second)
+		if err := w.procs[i].Stop(stopGrace); err != nil {
+			t.Error(err)
+		}
 	}
 	if t.Failed() {
 		for _, p := range w.procs {
-			t.Logf("--- the end of %s's log (%s):\n%s", p.name, p.logPath, p.tail(80))
+			t.Logf("--- the end of %s's log (%s):\n%s", p.Name, p.LogPath, p.Tail(80))
 		}
 	}
 	w.reapContainers()
