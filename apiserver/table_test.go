@@ -68,34 +68,13 @@ func TestAWatchAsTableSendsColumnsWithTheFirstEventOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := rawClient(t, srv, srv.AdminToken())
-	req, _ := http.NewRequest("GET", srv.URL()+"/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=10", nil)
-	req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
-	req.Header.Set("Accept", tableAccept)
-	resp, err := admin.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("got %d", resp.StatusCode)
-	}
+	nextEvent := tableWatch(t, admin, "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=10")
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		_, _ = pods.Create(ctx, newPod("default", "b"), metav1.CreateOptions{})
 	}()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for i := 0; i < 2; i++ {
-		if !sc.Scan() {
-			t.Fatalf("stream ended after %d events: %v", i, sc.Err())
-		}
-		var ev struct {
-			Type   string
-			Object metav1.Table
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("event %d: %v", i, err)
-		}
+		ev := nextEvent(i)
 		if ev.Type != "ADDED" || ev.Object.Kind != "Table" || len(ev.Object.Rows) != 1 {
 			t.Errorf("event %d: got %s of %s with %d rows, want ADDED Table with 1 row", i, ev.Type, ev.Object.Kind, len(ev.Object.Rows))
 		}
@@ -150,36 +129,55 @@ func TestIncludeObjectShapesTheRowsOfListsAndOfEveryWatchEvent(t *testing.T) {
 	})
 
 	t.Run("a watch applies includeObject to every event", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", srv.URL()+list+"?watch=true&timeoutSeconds=10&includeObject=Object", nil)
-		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
-		req.Header.Set("Accept", tableAccept)
-		resp, err := admin.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		nextEvent := tableWatch(t, admin, list+"?watch=true&timeoutSeconds=10&includeObject=Object")
 		go func() {
 			time.Sleep(100 * time.Millisecond)
 			_, _ = pods.Create(ctx, newPod("default", "b"), metav1.CreateOptions{})
 		}()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for i := 0; i < 2; i++ {
-			if !sc.Scan() {
-				t.Fatalf("stream ended after %d events: %v", i, sc.Err())
-			}
-			var ev struct {
-				Type   string
-				Object metav1.Table
-			}
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				t.Fatalf("event %d: %v", i, err)
-			}
+			ev := nextEvent(i)
 			if len(ev.Object.Rows) != 1 || rowKind(t, ev.Object.Rows[0]) != "Pod" {
 				t.Errorf("event %d: got %d rows, want one row embedding the Pod", i, len(ev.Object.Rows))
 			}
 		}
 	})
+}
+
+// tableEvent is one event of a watch answered in Tables.
+type tableEvent struct {
+	Type   string
+	Object metav1.Table
+}
+
+// tableWatch opens a watch at path asking for Tables and returns a function
+// reading its next event (the i-th, for messages); the stream closes when
+// the test ends.
+func tableWatch(t *testing.T, c *httpClient, path string) func(i int) tableEvent {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.srv.URL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", tableAccept)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("watch %s: got %d, want 200", path, resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return func(i int) tableEvent {
+		t.Helper()
+		if !sc.Scan() {
+			t.Fatalf("stream ended after %d events: %v", i, sc.Err())
+		}
+		var ev tableEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		return ev
+	}
 }
 
 // rowKind returns the kind of the object a table row embeds, "" for none.
