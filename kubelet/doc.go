@@ -58,7 +58,8 @@
 //     makes the runtime, which wires CNI for it.
 //   - Pods (podsource.go, podworkers.go, sync.go): an informer on pods with
 //     spec.nodeName=<node> (or a SharedPodSource, one watch shared by many
-//     hollow nodes) feeds one worker goroutine per pod. A worker converges:
+//     hollow nodes; its cache holds pods without their managed fields)
+//     feeds one worker goroutine per pod. A worker converges:
 //     sandbox, init containers in order, app containers; restarts under
 //     restartPolicy with the crash back-off (backoff.go: at once, then 10 s
 //     doubling to 5 min, reset after 10 min of running); pulls images as
@@ -77,8 +78,9 @@
 //     a status is patched only when it differs from the last one written.
 //   - Containers (containers.go, env.go, volumes.go): command and args with
 //     $(VAR) expansion, env with envFrom and valueFrom (configMapKeyRef,
-//     secretKeyRef, fieldRef, resourceFieldRef) and the Service variables,
-//     workingDir, runAsUser, limits as cgroup settings, volumes emptyDir
+//     secretKeyRef, fieldRef, resourceFieldRef) and the Service variables
+//     (from a Services informer whose cache TrimService cuts down to what
+//     they need), workingDir, runAsUser, limits as cgroup settings, volumes emptyDir
 //     (tmpfs for medium Memory), hostPath, configMap, secret, downwardAPI
 //     and projected, written atomically under DataDir/pods/<uid>.
 //   - Logs (logs.go): DataDir/logs/<ns>_<pod>_<uid>/<container>/<attempt>.log,

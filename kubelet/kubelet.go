@@ -115,7 +115,8 @@ type Options struct {
 	// default: an informer on pods with spec.nodeName=<NodeName>.
 	Pods PodSource
 	// Services lists Services for the containers' environment, with
-	// ServicesSynced; default: an informer of the kubelet's own.
+	// ServicesSynced; default: an informer of the kubelet's own, its
+	// cache trimmed by TrimService.
 	Services       corelisters.ServiceLister
 	ServicesSynced func() bool
 

@@ -155,12 +155,35 @@ func (k *Kubelet) startServices(ctx context.Context) error {
 		k.services, k.svcSynced = k.opts.Services, k.opts.ServicesSynced
 		return nil
 	}
-	f := informers.NewSharedInformerFactory(k.client, 0)
+	f := informers.NewSharedInformerFactoryWithOptions(k.client, 0, informers.WithTransform(TrimService))
 	inf := f.Core().V1().Services()
 	k.services, k.svcSynced = inf.Lister(), inf.Informer().HasSynced
 	f.Start(ctx.Done())
 	go func() { <-ctx.Done(); f.Shutdown() }()
 	return nil
+}
+
+// TrimService is an informer transform for the Services a kubelet lists:
+// it keeps what the containers' Service environment is made of (name,
+// namespace, type, cluster IPs, ports) and the object's identity, and
+// drops the rest — managed fields, labels, annotations (kubectl's
+// last-applied configuration alone is a copy of the object), selector and
+// status — so that a node's cache holds a fraction of each Service. Other
+// objects pass unchanged.
+func TrimService(obj any) (any, error) {
+	s, ok := obj.(*corev1.Service)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Service{
+		TypeMeta: s.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion,
+		},
+		Spec: corev1.ServiceSpec{
+			Type: s.Spec.Type, ClusterIP: s.Spec.ClusterIP, ClusterIPs: s.Spec.ClusterIPs, Ports: s.Spec.Ports,
+		},
+	}, nil
 }
 
 // startPods subscribes to the node's pods: through Options.Pods, or an

@@ -102,7 +102,7 @@ func Start(ctx context.Context, opts Options) (*Nodes, error) {
 	}
 	ctx, n.cancel = context.WithCancel(ctx)
 	pods := kubelet.NewSharedPodSource(opts.Client)
-	factory := informers.NewSharedInformerFactory(opts.Client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(opts.Client, 0, informers.WithTransform(kubelet.TrimService))
 	svc := factory.Core().V1().Services()
 	services, synced := svc.Lister(), svc.Informer().HasSynced
 	factory.Start(ctx.Done())
