@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // Store keeps API objects in etcd. It is safe for concurrent use.
@@ -46,6 +47,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		MaxCallSendMsgSize: MaxRequestBytes + grpcOverhead,
 		MaxCallRecvMsgSize: math.MaxInt32,
 		Logger:             zap.NewNop(),
+		DialOptions:        []grpc.DialOption{grpc.WithContextDialer(dialEtcd)},
 	}
 	if opts.Debug {
 		cfg.Logger = nil // the client's default logger
