@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
@@ -165,18 +166,19 @@ func (s *Shell) Run(ctx context.Context) error {
 	defer cancel()
 	s.recorder = events.NewRecorder(ctx, s.opts.Client, s.opts.SchedulerName, s.log)
 	factory := informers.NewSharedInformerFactory(s.opts.Client, 0)
-	if err := s.addHandlers(factory); err != nil {
+	synced, err := s.addHandlers(factory)
+	if err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("scheduler: sync %v informer", typ)
+	// Wait until the handlers, not only the caches, have seen every node
+	// and pod: a decision on a half-filled snapshot could overcommit.
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		if ctx.Err() != nil {
+			return nil
 		}
+		return errors.New("scheduler: informers did not sync")
 	}
 	s.log.Info("scheduler started", "nodes", s.numNodes(), "scheduler", s.opts.SchedulerName)
 

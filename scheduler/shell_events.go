@@ -14,16 +14,19 @@ import (
 // nodes and namespaces into the snapshot; bound pods into the snapshot;
 // pending pods this scheduler serves into the queue. Changes that could
 // make a pending pod fit move the unschedulable ones back to the queue.
-func (s *Shell) addHandlers(f informers.SharedInformerFactory) error {
+// It returns the functions that report when each handler has seen the
+// informers' initial lists.
+func (s *Shell) addHandlers(f informers.SharedInformerFactory) ([]cache.InformerSynced, error) {
 	pods := f.Core().V1().Pods().Informer()
 	nodes := f.Core().V1().Nodes().Informer()
 	namespaces := f.Core().V1().Namespaces().Informer()
 	for _, inf := range []cache.SharedIndexInformer{pods, nodes, namespaces} {
 		if err := inf.SetTransform(stripManagedFields); err != nil {
-			return fmt.Errorf("scheduler: informer transform: %w", err)
+			return nil, fmt.Errorf("scheduler: informer transform: %w", err)
 		}
 	}
-	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	var synced []cache.InformerSynced
+	reg, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.onPodAdd(obj.(*corev1.Pod)) },
 		UpdateFunc: func(old, cur any) { s.onPodUpdate(old.(*corev1.Pod), cur.(*corev1.Pod)) },
 		DeleteFunc: func(obj any) {
@@ -31,10 +34,12 @@ func (s *Shell) addHandlers(f informers.SharedInformerFactory) error {
 				s.onPodDelete(p)
 			}
 		},
-	}); err != nil {
-		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	synced = append(synced, reg.HasSynced)
+	reg, err = nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			s.withSnapshot(func(snap *Snapshot) { snap.UpdateNode(obj.(*corev1.Node)) })
 			s.queue.MoveAll()
@@ -54,10 +59,12 @@ func (s *Shell) addHandlers(f informers.SharedInformerFactory) error {
 				s.withSnapshot(func(snap *Snapshot) { snap.RemoveNode(n.Name) })
 			}
 		},
-	}); err != nil {
-		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	_, err := namespaces.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	synced = append(synced, reg.HasSynced)
+	reg, err = namespaces.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			ns := obj.(*corev1.Namespace)
 			s.withSnapshot(func(snap *Snapshot) { snap.SetNamespaceLabels(ns.Name, ns.Labels) })
@@ -75,7 +82,10 @@ func (s *Shell) addHandlers(f informers.SharedInformerFactory) error {
 			}
 		},
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return append(synced, reg.HasSynced), nil
 }
 
 func (s *Shell) withSnapshot(f func(*Snapshot)) {
