@@ -16,7 +16,7 @@ import (
 // waitComplete waits until the Deployment has rolled out: observed, all
 // replicas updated and available, Progressing=True NewReplicaSetAvailable
 // (what `kubectl rollout status` waits for).
-func waitComplete(t *testing.T, cs kubernetes.Interface, name string, d time.Duration) *appsv1.Deployment {
+func waitComplete(t testing.TB, cs kubernetes.Interface, name string, d time.Duration) *appsv1.Deployment {
 	t.Helper()
 	var dep *appsv1.Deployment
 	waitFor(t, d, "deployment "+name+" complete", func() (bool, error) {
@@ -45,7 +45,7 @@ func condition(d *appsv1.Deployment, typ appsv1.DeploymentConditionType) *appsv1
 	return nil
 }
 
-func setImage(t *testing.T, cs kubernetes.Interface, name, image string) {
+func setImage(t testing.TB, cs kubernetes.Interface, name, image string) {
 	t.Helper()
 	ctx := context.Background()
 	for {

@@ -64,7 +64,7 @@ func startCluster(t *testing.T, opts Options) *cluster {
 }
 
 // runUntilCleanup runs f until the test ends.
-func runUntilCleanup(t *testing.T, what string, f func(context.Context) error) {
+func runUntilCleanup(t testing.TB, what string, f func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -226,7 +226,7 @@ func createNode(t *testing.T, cs kubernetes.Interface, name string) {
 }
 
 // waitFor polls cond every 25ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, error)) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() (bool, error)) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	var last error
