@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -32,7 +33,9 @@ func newClusterLoops(cfg *config.Config, logger *slog.Logger, srv *apiserver.Ser
 }
 
 // loopbackConfig reaches this process's API server as the admin, with
-// rate limits high enough not to throttle the loops.
+// rate limits high enough not to throttle the loops, on a connection of
+// its own (client-go would otherwise share one HTTP/2 connection among
+// every client of the process, as it does for equal TLS settings).
 func loopbackConfig(srv *apiserver.Server, userAgent string, qps float32) *rest.Config {
 	return &rest.Config{
 		Host:            srv.URL(),
@@ -41,6 +44,7 @@ func loopbackConfig(srv *apiserver.Server, userAgent string, qps float32) *rest.
 		QPS:             qps,
 		Burst:           int(2 * qps),
 		UserAgent:       userAgent,
+		Dial:            (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 	}
 }
 
