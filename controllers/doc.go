@@ -3,30 +3,75 @@
 //
 // # Controllers
 //
-// One process runs, under leader election, a controller per job:
+// New(Options) then Run(ctx) runs, over one set of shared informers, the
+// controllers Options.Controllers names (all by default). In a navarch
+// server they run under leader election (internal/leader, Lease
+// navarch-controller-manager), a fresh Manager per term.
 //
-//   - Deployment: rolls a Deployment's pod template out through
-//     ReplicaSets (RollingUpdate within maxSurge/maxUnavailable, or
-//     Recreate), keeps the revision annotations kubectl rollout reads,
-//     scales proportionally when a rollout is resized, pauses and resumes,
-//     reports Available and Progressing conditions (with the progress
-//     deadline) and prunes history beyond revisionHistoryLimit.
-//   - ReplicaSet: keeps N pods of a template, owned and labelled with the
-//     pod-template-hash, and reports replicas/ready/available.
-//   - Node lifecycle: marks nodes whose Lease lapses Unknown, taints them,
-//     and evicts pods that do not tolerate it.
-//   - Endpoints and EndpointSlices, Namespace deletion, the garbage
-//     collector (ownerReferences, propagation policies).
+//   - Deployment: the shell around PlanRollout (below): claims the
+//     ReplicaSets its selector matches (adopting orphans, releasing what no
+//     longer matches), performs the plan's writes, then writes the
+//     revision annotation and status through the status subresource, and
+//     requeues for the progress deadline. Pause, resume and the scale
+//     subresource are fields the planner reads.
+//   - ReplicaSet: the shell around PlanReplicaSet: N pods of the template
+//     (generateName <rs>-, controller ownerReference with
+//     blockOwnerDeletion), created in slow-start batches of 1, 2, 4 … and
+//     at most 500 per sync; expectations, as Kubernetes', keep a slow watch
+//     from causing double creations or deletions; surplus pods go
+//     unscheduled first, then pending, not ready, lower deletion cost,
+//     crowded nodes, most recently ready, most restarted, newest; status
+//     replicas, fullyLabeledReplicas, readyReplicas, availableReplicas
+//     (minReadySeconds, with a requeue when a pod will become available)
+//     and observedGeneration.
+//   - Node lifecycle: a node whose Lease is not renewed (and whose Ready
+//     heartbeat does not move) for NodeMonitorGracePeriod (40 s) has every
+//     condition set Unknown (NodeStatusUnknown); a node Ready=Unknown is
+//     tainted node.kubernetes.io/unreachable, one Ready=False
+//     node.kubernetes.io/not-ready, both NoSchedule and NoExecute (stamped
+//     timeAdded); its pods are set Ready=False and an event recorded; the
+//     taints go when the kubelet reports Ready=True again
+//     (PlanNodeLifecycle). Unlike Kubernetes, evictions are not rate
+//     limited and not halted when a whole zone fails.
+//   - Taint eviction: a pod on a node with a NoExecute taint it does not
+//     tolerate is deleted at once; one it tolerates for tolerationSeconds
+//     is deleted at timeAdded + tolerationSeconds (EvictionTime).
+//     Kubernetes' DefaultTolerationSeconds admission plugin adds to every
+//     pod tolerations of not-ready and unreachable for 300 s; navarch's
+//     API server does not, so the controller applies the same defaults
+//     (DefaultTolerations, Options.DefaultTolerationSeconds) when the pod
+//     has no toleration of its own for the taint. The effect is the same
+//     and pods stay as written.
+//   - Endpoints and EndpointSlices, per Service with a selector
+//     (EndpointsFor, EndpointSlicesFor): ready and not-ready addresses,
+//     target ports resolved by name per pod, subsets grouped by port set;
+//     slices labelled kubernetes.io/service-name and
+//     endpointslice.kubernetes.io/managed-by, owned by the Service, at most
+//     100 endpoints each, with ready/serving/terminating conditions.
+//   - Namespace: a namespace being deleted with the "kubernetes" finalizer
+//     has every namespaced object deleted (background propagation; it
+//     looks again every second while objects remain), then the finalizer
+//     removed through namespaces/finalize.
+//   - Garbage collector: a graph of every object's ownerReferences from
+//     metadata informers over every deletable resource discovery lists
+//     (events excepted). Background: a dependent whose owners are all gone
+//     is deleted (an owner missing from the graph is looked up live, so a
+//     new owner is never taken for gone); references to gone owners are
+//     dropped when others remain. Foreground: an owner being deleted with
+//     foregroundDeletion has its dependents deleted in the foreground and
+//     loses the finalizer once no dependent with blockOwnerDeletion
+//     remains. Orphan: the owner's reference is removed from every
+//     dependent, then the orphan finalizer.
+//   - Pod GC: finished pods beyond TerminatedPodGCThreshold (12,500),
+//     oldest first; pods bound to a node that has not existed for 40 s;
+//     pods being deleted that never got a node.
+//   - Node IPAM: a pod CIDR for every node (nodeipam.go).
 //
-// # Shape: pure planners inside thin shells
-//
-// Each controller is a shell and a core. The shell is client-go: informers
-// feed listers, events enqueue namespace/name keys on a rate-limited
-// workqueue, and a worker reads the current state of one key and hands it
-// to the core. The core is a pure function — no client, no clock (time is
-// passed in), no goroutines, no logging — that returns the writes to make.
-// The shell performs them in order and requeues on any error; because the
-// core works from current state, running it twice is harmless.
+// Events (core/v1) are written through client-go's recorder
+// (internal/events), which folds repeats into one Event with a count:
+// ScalingReplicaSet and the rollout's conditions on Deployments,
+// SuccessfulCreate/SuccessfulDelete/FailedCreate on ReplicaSets,
+// NodeNotReady on nodes and pods, TaintManagerEviction on pods.
 //
 // # The rollout planner
 //
@@ -46,6 +91,13 @@
 //     while availability stays at or above replicas−maxUnavailable, counting
 //     the new ReplicaSet's unavailable pods so a template that never becomes
 //     ready stalls the rollout instead of eating into the old pods.
+//     Where navarch is stricter than Kubernetes, so that the bounds hold
+//     for pods as a watch sees them and not only for ReplicaSet specs: a
+//     ReplicaSet counts toward the surge at the larger of its spec and its
+//     pods (status.replicas), so the new ReplicaSet does not grow while an
+//     old one's surplus pods are not yet being deleted; a ReplicaSet counts
+//     at most spec.replicas available pods when old ones are scaled down;
+//     and a ReplicaSet's status leaves out the pods its own sync deletes.
 //   - Recreate scales every old ReplicaSet to zero, waits until their pods
 //     are gone (OldPodsRunning, status.replicas), then scales the new one up.
 //   - A change of spec.replicas mid-rollout (detected by the
