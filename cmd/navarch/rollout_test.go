@@ -51,6 +51,16 @@ func TestRolloutVerbsOfKubectlAndNavarch(t *testing.T) {
 	k.MustRun(t, "create", "deployment", "web", "--image=registry.example/web:1", "--replicas=3")
 	expect(t, k.MustRun(t, "rollout", "status", "deployment/web", "--timeout=60s"), rolledOut)
 
+	t.Run("describe tells the story in events", func(t *testing.T) {
+		expect(t, k.MustRun(t, "describe", "deployment", "web"), "ScalingReplicaSet", "Scaled up replica set web-")
+		// kubectl shows events when it describes one object.
+		pod := strings.TrimPrefix(strings.TrimSpace(k.MustRun(t, "get", "pods", "-l", "app=web", "-o", "name")), "pod/")
+		pod, _, _ = strings.Cut(pod, "\n")
+		expect(t, navarch(t, "describe", "pod", pod), "Scheduled", "Successfully assigned default/"+pod+" to rollout-")
+		rs := strings.TrimSpace(k.MustRun(t, "get", "replicasets", "-l", "app=web", "-o", "name"))
+		expect(t, k.MustRun(t, "describe", rs), "SuccessfulCreate", "Created pod: web-")
+	})
+
 	t.Run("a new image rolls out and both revisions are in the history", func(t *testing.T) {
 		k.MustRun(t, "set", "image", "deployment/web", "web=registry.example/web:2")
 		expect(t, navarch(t, "rollout", "status", "deployment/web", "--timeout=60s"), rolledOut)
