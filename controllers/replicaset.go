@@ -161,16 +161,34 @@ func (c *replicaSets) Reconcile(ctx context.Context, key string) (Result, error)
 		manageErr = c.deletePods(ctx, key, rs, plan.Delete)
 	}
 	if plan.StatusChanged {
-		if _, err := c.m.cs.AppsV1().ReplicaSets(ns).UpdateStatus(ctx, withStatus(rs, plan.Status), metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.updateStatus(ctx, rs, plan.Status); err != nil {
 			return Result{}, errors.Join(manageErr, fmt.Errorf("update status of replicaset %s: %w", key, err))
 		}
 	}
 	return Result{RequeueAfter: plan.RequeueAfter}, manageErr
 }
 
-func withStatus(rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) *appsv1.ReplicaSet {
-	rs.Status = st
-	return rs
+// updateStatus writes st; on a conflict (the Deployment controller scaled
+// the ReplicaSet meanwhile) it reads the ReplicaSet again and retries
+// once, as Kubernetes does: the status counts pods, which the spec change
+// does not alter.
+func (c *replicaSets) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) error {
+	client := c.m.cs.AppsV1().ReplicaSets(rs.Namespace)
+	for attempt := 0; ; attempt++ {
+		rs.Status = st
+		_, err := client.UpdateStatus(ctx, rs, metav1.UpdateOptions{})
+		if err == nil || apierrors.IsNotFound(err) {
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt == 1 {
+			return err
+		}
+		fresh, gerr := client.Get(ctx, rs.Name, metav1.GetOptions{})
+		if gerr != nil || fresh.UID != rs.UID {
+			return err
+		}
+		rs = fresh
+	}
 }
 
 // claimPods returns the pods rs controls after adopting matching orphans
