@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -147,67 +146,4 @@ func ready(n *corev1.Node) bool {
 		}
 	}
 	return false
-}
-
-// BenchmarkAgentIdleRSS joins `navarch agent` to `navarch server`, lets it
-// idle for 15 s with its node Ready, and reports the agent process's
-// resident memory (containerd, its child, excluded): all of it, its
-// anonymous part, and the file-backed part (pages of the one navarch
-// binary it runs from).
-func BenchmarkAgentIdleRSS(b *testing.B) {
-	containerdtest.Require(b, "containerd", "runc")
-	bin := kubectltest.Build(b, "github.com/navarch/navarch/cmd/navarch", "-X main.version="+testVersion)
-	for range b.N {
-		serverDir := b.TempDir()
-		srv := startServer(b, serverDir)
-		cs := srv.clientset(b)
-		out, err := exec.Command(bin, "token", "create", "--node", "idle", "--data-dir", serverDir).Output()
-		if err != nil {
-			b.Fatal(err)
-		}
-		agentDir, err := os.MkdirTemp("", "navarch-agent-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { os.RemoveAll(agentDir) })
-		agent := startAgent(b, bin, agentDir, srv.restConfig(b).Host, strings.TrimSpace(string(out)),
-			filepath.Join(serverDir, "pki", "ca.crt"), "idle", proctest.FreePort(b))
-		deadline := time.Now().Add(time.Minute)
-		for {
-			n, err := cs.CoreV1().Nodes().Get(context.Background(), "idle", metav1.GetOptions{})
-			if err == nil && ready(n) {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("node not Ready\n%s", agent.Log())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		time.Sleep(15 * time.Second)
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", agent.PID()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, key := range []string{"VmRSS", "RssAnon", "RssFile"} {
-			b.ReportMetric(float64(statusKB(b, string(st), key))/1024, "MiB-"+key)
-		}
-		if err := stopAgent(agent); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// statusKB reads a "Key:  N kB" line of /proc/<pid>/status.
-func statusKB(tb testing.TB, status, key string) int {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return n
-		}
-	}
-	tb.Fatalf("no %s in status", key)
-	return 0
 }
