@@ -12,6 +12,10 @@ import (
 	"k8s.io/client-go/util/workqueue"
 )
 
+// staleRetry is how soon a key whose reconcile met a conflict (it read a
+// stale object) is looked at again.
+const staleRetry = 50 * time.Millisecond
+
 // Result tells the loop when to look at a key again when nothing else
 // changes: RequeueAfter > 0 schedules one more reconcile then.
 type Result struct {
@@ -93,12 +97,15 @@ func (l *loop) next(ctx context.Context) bool {
 	res, err := l.reconcile(ctx, key)
 	switch {
 	case ctx.Err() != nil:
+	case err != nil && (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)):
+		// A stale read: the informer brings the newer object (and the
+		// key) soon. Look again shortly, without growing the back-off —
+		// a busy object would otherwise wait seconds between passes.
+		l.log.Debug("reconcile on stale state; retrying", "key", key, "error", err)
+		l.queue.Forget(key)
+		l.queue.AddAfter(key, staleRetry)
 	case err != nil:
-		level := slog.LevelWarn
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-			level = slog.LevelDebug // a stale read; the next pass sees the new state
-		}
-		l.log.Log(ctx, level, "reconcile failed; retrying", "key", key, "error", err)
+		l.log.Warn("reconcile failed; retrying", "key", key, "error", err)
 		l.queue.AddRateLimited(key)
 	default:
 		l.queue.Forget(key)
