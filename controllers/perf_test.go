@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -66,7 +67,9 @@ func BenchmarkRollout1000ReplicasOn100HollowNodes(b *testing.B) {
 		b.StartTimer()
 		start = time.Now()
 		setImage(b, cs, name, "registry.example/app:2")
+		stopTrace := traceRollout(cs, name)
 		waitComplete(b, cs, name, 5*time.Minute)
+		stopTrace()
 		took := time.Since(start)
 		b.StopTimer()
 		b.ReportMetric(took.Seconds(), "s-to-roll")
@@ -75,4 +78,31 @@ func BenchmarkRollout1000ReplicasOn100HollowNodes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// traceRollout prints the Deployment's and its ReplicaSets' counts every
+// second to standard error when NAVARCH_PERF_TRACE is set.
+func traceRollout(cs kubernetes.Interface, name string) func() {
+	if os.Getenv("NAVARCH_PERF_TRACE") == "" {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	go func() {
+		for ctx.Err() == nil {
+			time.Sleep(time.Second)
+			d, err := cs.AppsV1().Deployments("default").Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				continue
+			}
+			line := fmt.Sprintf("t=%2.0fs deploy updated=%d ready=%d available=%d replicas=%d gen=%d/%d |",
+				time.Since(start).Seconds(), d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas, d.Status.Replicas, d.Status.ObservedGeneration, d.Generation)
+			rss, _ := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
+			for _, rs := range rss.Items {
+				line += fmt.Sprintf(" %s spec=%d replicas=%d ready=%d avail=%d", rs.Name[len(rs.Name)-4:], *rs.Spec.Replicas, rs.Status.Replicas, rs.Status.ReadyReplicas, rs.Status.AvailableReplicas)
+			}
+			fmt.Fprintln(os.Stderr, line)
+		}
+	}()
+	return cancel
 }
