@@ -33,7 +33,11 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 		{"node port range backwards", func(c *Config) { c.Server.NodePortRange = "32767-30000" }, []string{"server.service-node-port-range"}},
 		{"node port range of one number", func(c *Config) { c.Server.NodePortRange = "30000" }, []string{"server.service-node-port-range"}},
 		{"empty proxy table", func(c *Config) { c.Proxy.Table = "" }, []string{"proxy.table"}},
-		{"bad cluster CIDR", func(c *Config) { c.Proxy.ClusterCIDR = "10.244.0.0" }, []string{"proxy.cluster-cidr"}},
+		{"cluster CIDR without a prefix length", func(c *Config) { c.Server.ClusterCIDR = "10.244.0.0" }, []string{"server.cluster-cidr"}},
+		{"IPv6 cluster CIDR", func(c *Config) { c.Server.ClusterCIDR = "fd00:10:244::/56" }, []string{"server.cluster-cidr"}},
+		{"cluster CIDR wider than a /8", func(c *Config) { c.Server.ClusterCIDR = "10.0.0.0/7" }, []string{"server.cluster-cidr"}},
+		{"cluster CIDR narrower than a node's /24", func(c *Config) { c.Server.ClusterCIDR = "10.244.0.0/25" }, []string{"server.cluster-cidr"}},
+		{"cluster CIDR over the Service CIDR", func(c *Config) { c.Server.ClusterCIDR = "10.96.0.0/16" }, []string{"server.cluster-cidr", "10.96.0.0/12"}},
 		{"IPv6 NodePort address", func(c *Config) { c.Proxy.NodeIPs = []string{"::1"} }, []string{"proxy.node-ips"}},
 		{"no proxy sync period", func(c *Config) { c.Proxy.SyncPeriod = 0 }, []string{"proxy.sync-period"}},
 		{"two mistakes at once", func(c *Config) {
@@ -57,6 +61,28 @@ func TestValidateNamesEachBadSetting(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("got %q, want it to name %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+func TestClusterCIDRsFromASlash8ToOneNodesSlash24AreValid(t *testing.T) {
+	tests := []struct{ cluster, service string }{
+		{"10.0.0.0/8", "172.16.0.0/12"},
+		{"10.244.0.0/16", DefaultServiceCIDR},
+		{"10.213.7.0/24", DefaultServiceCIDR},
+		{"192.168.0.0/17", DefaultServiceCIDR},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cluster, func(t *testing.T) {
+			isolate(t)
+			c, err := Default()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Server.ClusterCIDR, c.Server.ServiceCIDR = tt.cluster, tt.service
+			if err := c.Validate(); err != nil {
+				t.Errorf("got %v, want no error", err)
 			}
 		})
 	}

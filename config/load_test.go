@@ -72,7 +72,7 @@ func TestDefaultsAreValidAndMatchTheDesign(t *testing.T) {
 		{"service CIDR", c.Server.ServiceCIDR, "10.96.0.0/12"},
 		{"node port range", c.Server.NodePortRange, "30000-32767"},
 		{"proxy table", c.Proxy.Table, "navarch"},
-		{"cluster CIDR", c.Proxy.ClusterCIDR, "10.244.0.0/16"},
+		{"cluster CIDR", c.Server.ClusterCIDR, "10.244.0.0/16"},
 		{"proxy sync period", c.Proxy.SyncPeriod, 30 * time.Second},
 		{"proxy min sync interval", c.Proxy.MinSyncInterval, 20 * time.Millisecond},
 		{"proxy enabled", c.Proxy.Disable, false},
@@ -247,6 +247,7 @@ func TestBadConfigFilesAreRefusedWithTheirPath(t *testing.T) {
 		want    string
 	}{
 		{"unknown key", "server: {prot: 1}\n", "prot"},
+		{"the pod network in the proxy section", "proxy: {cluster-cidr: 10.244.0.0/16}\n", "cluster-cidr"},
 		{"unknown section", "kubelett: {port: 1}\n", "kubelett"},
 		{"not yaml", "server: [\n", "navarch.yaml"},
 		{"wrong type", "server: {port: many}\n", "port"},
@@ -289,5 +290,38 @@ func TestOptionsAreWellFormed(t *testing.T) {
 	AddFlags(fs, Options()...)
 	if got := fs.Lookup("etcd-endpoints").Usage; !strings.Contains(got, "$NAVARCH_ETCD_ENDPOINTS") {
 		t.Errorf("usage %q does not name its environment variable", got)
+	}
+}
+
+func TestTheClusterCIDRIsOneServerSettingForFileEnvironmentAndFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  string
+		args []string
+		want string
+	}{
+		{name: "file", file: "server: {cluster-cidr: 10.201.0.0/16}\n", want: "10.201.0.0/16"},
+		{name: "environment", env: "10.202.0.0/16", want: "10.202.0.0/16"},
+		{name: "flag", env: "10.202.0.0/16", args: []string{"--cluster-cidr=10.203.0.0/16"}, want: "10.203.0.0/16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			args := tt.args
+			if tt.file != "" {
+				args = append(args, "--config="+writeFile(t, filepath.Join(t.TempDir(), "navarch.yaml"), tt.file))
+			}
+			if tt.env != "" {
+				t.Setenv("NAVARCH_CLUSTER_CIDR", tt.env)
+			}
+			c, err := Load(flags(t, args...))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if c.Server.ClusterCIDR != tt.want {
+				t.Errorf("got %q, want %q", c.Server.ClusterCIDR, tt.want)
+			}
+		})
 	}
 }

@@ -31,6 +31,10 @@ type Server struct {
 	// ServiceCIDR is the IPv4 range Services' cluster IPs come from; every
 	// node routes it locally.
 	ServiceCIDR string `mapstructure:"service-cidr"`
+	// ClusterCIDR is the IPv4 pod network: the node-IPAM controller gives
+	// each node a /24 of it, and the proxies do not masquerade connections
+	// from it.
+	ClusterCIDR string `mapstructure:"cluster-cidr"`
 	// NodePortRange is the inclusive range of node ports, "first-last".
 	NodePortRange string `mapstructure:"service-node-port-range"`
 	// Etcd is the store's etcd: embedded, or an external cluster.
@@ -57,11 +61,17 @@ type Etcd struct {
 // DefaultMaxRequestBytes is the default cap on a request body (3 MiB).
 const DefaultMaxRequestBytes int64 = 3 << 20
 
-// Defaults of the Service networks, Kubernetes' own.
+// Defaults of the cluster's networks: Kubernetes' own for Services, and
+// flannel's (as kubeadm's guides give it) for pods.
 const (
 	DefaultServiceCIDR   = "10.96.0.0/12"
 	DefaultNodePortRange = "30000-32767"
+	DefaultClusterCIDR   = "10.244.0.0/16"
 )
+
+// NodeCIDRMaskSize is the prefix length of the pod CIDR each node gets
+// from the cluster CIDR.
+const NodeCIDRMaskSize = 24
 
 // ServerOptions returns the control plane's options (navarch server, navarch up).
 func ServerOptions() []Option {
@@ -72,6 +82,7 @@ func ServerOptions() []Option {
 		{Key: "server.max-request-bytes", Flag: "max-request-bytes", Usage: "largest request body accepted", Default: DefaultMaxRequestBytes},
 		{Key: "server.tls-san", Flag: "tls-san", Usage: "extra host names or IPs in the serving certificate", Default: []string{}},
 		ServiceCIDROption(),
+		ClusterCIDROption(),
 		{Key: "server.service-node-port-range", Flag: "service-node-port-range", Usage: "range of Service node ports, first-last", Default: DefaultNodePortRange},
 		{Key: "server.etcd.endpoints", Flag: "etcd-endpoints", Usage: "external etcd cluster endpoints (default: etcd embedded, in <data-dir>/etcd)", Default: []string{}},
 		{Key: "server.etcd.cafile", Flag: "etcd-cafile", Usage: "CA file to verify the external etcd cluster", Default: ""},
@@ -99,7 +110,7 @@ func (s Server) Validate() error {
 			errs = append(errs, errors.New("server.tls-san: empty name"))
 		}
 	}
-	errs = append(errs, validateServiceCIDR(s.ServiceCIDR), validateNodePortRange(s.NodePortRange))
+	errs = append(errs, validateServiceCIDR(s.ServiceCIDR), validateClusterCIDR(s.ClusterCIDR, s.ServiceCIDR), validateNodePortRange(s.NodePortRange))
 	errs = append(errs, s.Etcd.Validate())
 	return errors.Join(errs...)
 }
@@ -110,6 +121,20 @@ func validateServiceCIDR(s string) error {
 	p, err := netip.ParsePrefix(s)
 	if err != nil || !p.Addr().Is4() || p.Bits() > 29 || p.Bits() < 8 {
 		return fmt.Errorf("server.service-cidr: want an IPv4 CIDR from /8 to /29, got %q", s)
+	}
+	return nil
+}
+
+// validateClusterCIDR accepts an IPv4 CIDR from /8 (2^16 nodes) to /24
+// (one node), split into NodeCIDRMaskSize subnets, that does not overlap
+// the Service CIDR.
+func validateClusterCIDR(s, serviceCIDR string) error {
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() || p.Bits() < 8 || p.Bits() > NodeCIDRMaskSize {
+		return fmt.Errorf("server.cluster-cidr: want an IPv4 CIDR from /8 to /%d (one /%d per node), got %q", NodeCIDRMaskSize, NodeCIDRMaskSize, s)
+	}
+	if svc, err := netip.ParsePrefix(serviceCIDR); err == nil && svc.Overlaps(p) {
+		return fmt.Errorf("server.cluster-cidr: %s overlaps the Service CIDR %s", s, serviceCIDR)
 	}
 	return nil
 }

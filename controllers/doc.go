@@ -65,7 +65,8 @@
 //   - Pod GC: finished pods beyond TerminatedPodGCThreshold (12,500),
 //     oldest first; pods bound to a node that has not existed for 40 s;
 //     pods being deleted that never got a node.
-//   - Node IPAM: a pod CIDR for every node (nodeipam.go).
+//   - Node IPAM: a pod CIDR for every node, a /24 of Options.ClusterCIDR
+//     (nodeipam.go).
 //
 // Events (core/v1) are written through client-go's recorder
 // (internal/events), which folds repeats into one Event with a count:

@@ -76,6 +76,10 @@ type Options struct {
 	TerminatedPodGCThreshold int
 	// PodGCPeriod is how often the pod garbage collector runs.
 	PodGCPeriod time.Duration
+	// ClusterCIDR is the pod network the node-IPAM controller splits
+	// into one DefaultNodeMaskSize subnet per node; default
+	// DefaultClusterCIDR.
+	ClusterCIDR string
 	// Logger receives the controllers' logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -104,6 +108,9 @@ func (o Options) withDefaults() Options {
 	if o.PodGCPeriod == 0 {
 		o.PodGCPeriod = DefaultPodGCPeriod
 	}
+	if o.ClusterCIDR == "" {
+		o.ClusterCIDR = DefaultClusterCIDR
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +134,11 @@ func (o Options) Validate() error {
 	}
 	if o.Workers < 0 || o.NodeMonitorPeriod < 0 || o.NodeMonitorGracePeriod < 0 || o.DefaultTolerationSeconds < 0 || o.PodGCPeriod < 0 {
 		errs = append(errs, errors.New("workers and durations must not be negative"))
+	}
+	if o.ClusterCIDR != "" {
+		if _, err := NewCIDRSet(o.ClusterCIDR, DefaultNodeMaskSize); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)

@@ -46,8 +46,9 @@ type CIDRSet struct {
 }
 
 // NewCIDRSet splits cluster (an IPv4 CIDR) into subnets of prefix length
-// maskSize. It fails on an unparsable CIDR or a mask not longer than the
-// cluster's (or more than 2^16 subnets).
+// maskSize (a cluster of that length is one subnet). It fails on an
+// unparsable CIDR or a mask shorter than the cluster's (or more than 2^16
+// subnets).
 func NewCIDRSet(cluster string, maskSize int) (*CIDRSet, error) {
 	_, ipnet, err := net.ParseCIDR(cluster)
 	if err != nil {
@@ -57,8 +58,8 @@ func NewCIDRSet(cluster string, maskSize int) (*CIDRSet, error) {
 		return nil, fmt.Errorf("cluster CIDR %q: only IPv4 is supported", cluster)
 	}
 	ones, _ := ipnet.Mask.Size()
-	if maskSize <= ones || maskSize > 30 || maskSize-ones > 16 {
-		return nil, fmt.Errorf("node mask /%d does not fit cluster CIDR %s (want /%d to /30, at most 2^16 subnets)", maskSize, cluster, ones+1)
+	if maskSize < ones || maskSize > 30 || maskSize-ones > 16 {
+		return nil, fmt.Errorf("node mask /%d does not fit cluster CIDR %s (want /%d to /30, at most 2^16 subnets)", maskSize, cluster, ones)
 	}
 	return &CIDRSet{cluster: ipnet, maskSize: maskSize, n: 1 << (maskSize - ones), used: new(big.Int)}, nil
 }
@@ -305,9 +306,9 @@ func (c *NodeIPAM) sync(ctx context.Context, name string) error {
 }
 
 // setUpNodeIPAM runs the node-IPAM controller in the manager, on its
-// shared informers, over DefaultClusterCIDR.
+// shared informers, over the manager's cluster CIDR.
 func (m *Manager) setUpNodeIPAM() error {
-	c, err := NewNodeIPAM(NodeIPAMOptions{Client: m.cs, Informers: m.factory, Logger: m.log.With("controller", NodeIPAMController)})
+	c, err := NewNodeIPAM(NodeIPAMOptions{Client: m.cs, ClusterCIDR: m.opts.ClusterCIDR, Informers: m.factory, Logger: m.log.With("controller", NodeIPAMController)})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/navarch/navarch/internal/testserver"
 )
@@ -65,7 +66,7 @@ func TestNewCIDRSetRejectsBadMasks(t *testing.T) {
 		cidr string
 		mask int
 	}{
-		{"10.244.0.0/16", 16},
+		{"10.244.0.0/16", 15},
 		{"10.244.0.0/16", 31},
 		{"10.0.0.0/8", 25},
 		{"fd00::/48", 64},
@@ -136,6 +137,44 @@ func waitPodCIDR(t *testing.T, ctx context.Context, get func(context.Context, st
 		case <-ctx.Done():
 			t.Fatalf("node %s: no podCIDR: %v", name, err)
 		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func TestACIDRSetOfOneNodesSizeHoldsOneSubnet(t *testing.T) {
+	s, err := NewCIDRSet("10.213.7.0/24", 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Allocate(); err != nil || c != "10.213.7.0/24" {
+		t.Errorf("first allocation: got %q, %v; want 10.213.7.0/24", c, err)
+	}
+	if _, err := s.Allocate(); !errors.Is(err, ErrCIDRsExhausted) {
+		t.Errorf("second allocation: got %v, want ErrCIDRsExhausted", err)
+	}
+}
+
+func TestTheManagerGivesNodesCIDRsOfItsClusterCIDR(t *testing.T) {
+	const clusterCIDR = "10.213.0.0/16"
+	c := startCluster(t, Options{Controllers: []string{NodeIPAMController}, ClusterCIDR: clusterCIDR})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, cluster, _ := net.ParseCIDR(clusterCIDR)
+	for _, name := range []string{"a", "b"} {
+		createNode(t, c.cs, name)
+		cidr := waitPodCIDR(t, ctx, c.cs.CoreV1().Nodes().Get, name)
+		ip, ipnet, err := net.ParseCIDR(cidr)
+		if ones, _ := ipnet.Mask.Size(); err != nil || !cluster.Contains(ip) || ones != DefaultNodeMaskSize {
+			t.Errorf("node %s: got podCIDR %q, want a /%d of %s", name, cidr, DefaultNodeMaskSize, clusterCIDR)
+		}
+	}
+}
+
+func TestTheManagerRefusesAClusterCIDRItCannotSplit(t *testing.T) {
+	for _, cidr := range []string{"10.244.0.0", "10.244.0.0/25", "fd00::/48"} {
+		_, err := New(Options{Config: &rest.Config{Host: "https://127.0.0.1:1"}, ClusterCIDR: cidr})
+		if !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("cluster CIDR %q: got %v, want ErrInvalidOptions", cidr, err)
 		}
 	}
 }

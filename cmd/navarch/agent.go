@@ -52,8 +52,9 @@ running; the next start adopts them). SIGINT or SIGTERM stops the agent.
 The Service proxy beside the kubelet makes --service-cidr (which must be
 the server's) a local route and programs the nftables table --proxy-table
 (family ip) so that cluster IPs and NodePorts reach the Services' ready
-pods. Its rules stay when the agent stops, so that traffic keeps flowing
-across a restart.
+pods; it masquerades connections that do not come from the pod network
+--cluster-cidr (also the server's). Its rules stay when the agent stops, so
+that traffic keeps flowing across a restart.
 
 navarch agent --cleanup removes what the proxy made on this machine — the
 nftables table --proxy-table and the local route of --service-cidr — and
@@ -85,7 +86,7 @@ server or token.`,
 	}
 	config.AddFlags(cmd.Flags(), config.AgentJoinOptions()...)
 	config.AddFlags(cmd.Flags(), config.AgentOptions()...)
-	config.AddFlags(cmd.Flags(), config.ServiceCIDROption())
+	config.AddFlags(cmd.Flags(), config.ServiceCIDROption(), config.ClusterCIDROption())
 	config.AddFlags(cmd.Flags(), config.ProxyOptions()...)
 	cmd.Flags().Bool("cleanup", false, "remove the Service proxy's nftables table (--proxy-table) and the local route of --service-cidr, then exit")
 	return cmd

@@ -101,6 +101,7 @@ func (c *clusterLoops) runControllers(ctx context.Context) {
 		NodeMonitorGracePeriod:   cc.NodeMonitorGracePeriod,
 		DefaultTolerationSeconds: int64(cc.DefaultTolerationSeconds),
 		TerminatedPodGCThreshold: cc.TerminatedPodGCThreshold,
+		ClusterCIDR:              c.cfg.Server.ClusterCIDR,
 		Logger:                   c.log,
 	})
 	if err == nil {

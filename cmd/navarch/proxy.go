@@ -29,7 +29,7 @@ func proxyComponent(cfg *config.Config, logger *slog.Logger, restCfg *rest.Confi
 			NodeIPs:         proxyNodeIPs(cfg),
 			TableName:       cfg.Proxy.Table,
 			ServiceCIDR:     cfg.Server.ServiceCIDR,
-			ClusterCIDR:     cfg.Proxy.ClusterCIDR,
+			ClusterCIDR:     cfg.Server.ClusterCIDR,
 			ClientConfig:    rc,
 			SyncPeriod:      cfg.Proxy.SyncPeriod,
 			MinSyncInterval: cfg.Proxy.MinSyncInterval,
