@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,7 +38,7 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 	bin := kubectltest.Build(b, "github.com/navarch/navarch/cmd/navarch", "-s -w -X main.version="+testVersion)
 	for range b.N {
 		serverDir := b.TempDir()
-		srv := startServer(b, serverDir)
+		srv := startNodeServer(b, serverDir)
 		cs := srv.clientset(b)
 		out, err := exec.Command(bin, "token", "create", "--node", "idle", "--data-dir", serverDir).Output()
 		if err != nil {
@@ -50,8 +49,7 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { os.RemoveAll(agentDir) })
-		agent := startAgent(b, bin, agentDir, srv.restConfig(b).Host, strings.TrimSpace(string(out)),
-			filepath.Join(serverDir, "pki", "ca.crt"), "idle", proctest.FreePort(b))
+		agent := startAgent(b, bin, agentDir, srv, strings.TrimSpace(string(out)), "idle", proctest.FreePort(b))
 		deadline := time.Now().Add(time.Minute)
 		for {
 			n, err := cs.CoreV1().Nodes().Get(context.Background(), "idle", metav1.GetOptions{})

@@ -34,7 +34,7 @@ import (
 func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 	containerdtest.Require(t, "containerd", "runc")
 	serverDir := t.TempDir()
-	server := startServer(t, serverDir)
+	server := startNodeServer(t, serverDir)
 	cs := server.clientset(t)
 
 	tok := runNavarch(t, "", nil, "token", "create", "--node", "ag1", "--data-dir", serverDir)
@@ -54,8 +54,7 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(agentDir) })
 	roPort := proctest.FreePort(t)
-	agent := startAgent(t, navarchBinary(t), agentDir, server.restConfig(t).Host, strings.TrimSpace(tok.stdout),
-		filepath.Join(serverDir, "pki", "ca.crt"), "ag1", roPort)
+	agent := startAgent(t, navarchBinary(t), agentDir, server, strings.TrimSpace(tok.stdout), "ag1", roPort)
 	agentLog := agent.Log
 	deadline := time.Now().Add(time.Minute)
 	var node *corev1.Node
@@ -69,6 +68,10 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 			t.Fatalf("node ag1 not Ready with a pod CIDR within a minute (%v)\n%s", err, agentLog())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	_, cluster, _ := net.ParseCIDR(server.clusterCIDR)
+	if ip, _, err := net.ParseCIDR(node.Spec.PodCIDR); err != nil || !cluster.Contains(ip) {
+		t.Errorf("pod CIDR: got %q, want a /24 of the server's --cluster-cidr %s", node.Spec.PodCIDR, server.clusterCIDR)
 	}
 	if !strings.HasPrefix(node.Status.NodeInfo.ContainerRuntimeVersion, "containerd://") {
 		t.Errorf("runtime version: got %q, want containerd://…", node.Status.NodeInfo.ContainerRuntimeVersion)
@@ -107,9 +110,10 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 }
 
 // startAgent starts `navarch agent` joining server with token as node,
-// with a bridge and kubelet port of its own and the read-only port roPort;
-// it is killed when the test ends if still running.
-func startAgent(tb testing.TB, bin, dataDir, server, token, caFile, node string, roPort int) *proctest.Process {
+// with a bridge and kubelet port of its own, the server's cluster CIDR and
+// the read-only port roPort; it is killed when the test ends if still
+// running.
+func startAgent(tb testing.TB, bin, dataDir string, server *serverProcess, token, node string, roPort int) *proctest.Process {
 	tb.Helper()
 	var b [3]byte
 	rand.Read(b[:])
@@ -122,10 +126,10 @@ func startAgent(tb testing.TB, bin, dataDir, server, token, caFile, node string,
 		}
 	})
 	return proctest.Start(tb, "agent", proctest.Options{Env: kubectltest.Env(tb.TempDir())},
-		bin, "agent", "--data-dir", dataDir, "--server", server, "--token", token,
-		"--ca-file", caFile, "--node-name", node, "--bridge", "nvt"+hex.EncodeToString(b[:]),
+		bin, "agent", "--data-dir", dataDir, "--server", server.restConfig(tb).Host, "--token", token,
+		"--ca-file", filepath.Join(server.dataDir, "pki", "ca.crt"), "--node-name", node, "--bridge", "nvt"+hex.EncodeToString(b[:]),
 		"--kubelet-port", strconv.Itoa(proctest.FreePort(tb)), "--read-only-port", strconv.Itoa(roPort),
-		"--proxy-table", table, "--service-cidr", cidr)
+		"--proxy-table", table, "--service-cidr", cidr, "--cluster-cidr", server.clusterCIDR)
 }
 
 // stopAgent sends SIGTERM and waits up to 30s for a clean exit.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/navarch/navarch/internal/containerdtest"
 	"github.com/navarch/navarch/internal/kubectltest"
 	"github.com/navarch/navarch/internal/proctest"
 )
@@ -37,6 +38,9 @@ type serverProcess struct {
 	exited     <-chan struct{} // proc.Done()
 	dataDir    string
 	kubeconfig string
+	// clusterCIDR is the pod network startNodeServer gave the server, and
+	// its agents must take.
+	clusterCIDR string
 }
 
 // startServer starts the built `navarch server` on a free port with its
@@ -46,6 +50,18 @@ type serverProcess struct {
 func startServer(t testing.TB, dataDir string) *serverProcess {
 	t.Helper()
 	return startRole(t, "server", dataDir)
+}
+
+// startNodeServer is startServer for a test that joins nodes running
+// real containers: the server gets a pod network of the test's own
+// (--cluster-cidr), so that its nodes' bridges and routes are apart from
+// those of other tests on the machine.
+func startNodeServer(t testing.TB, dataDir string) *serverProcess {
+	t.Helper()
+	cidr := containerdtest.ClusterCIDR(t)
+	p := startRole(t, "server", dataDir, "--cluster-cidr="+cidr)
+	p.clusterCIDR = cidr
+	return p
 }
 
 // startRole is startServer for any serving subcommand (server, up), with

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/navarch/navarch/internal/containerdtest"
 	"github.com/navarch/navarch/internal/proctest"
 	"github.com/navarch/navarch/proxy"
 )
@@ -76,6 +77,7 @@ func TestUpRunsTheServiceProxyAndAgentCleanupRemovesWhatItMade(t *testing.T) {
 	})
 	up := startRole(t, "up", t.TempDir(), "--proxy-table", table, "--service-cidr", cidr,
 		"--service-node-port-range", "40100-40110", "--node-name", "proxy-"+suffix, "--bridge", "nvp"+suffix,
+		"--cluster-cidr", containerdtest.ClusterCIDR(t),
 		"--kubelet-port", strconv.Itoa(proctest.FreePort(t)), "--read-only-port", strconv.Itoa(proctest.FreePort(t)))
 
 	svc := &corev1.Service{

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,6 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/navarch/navarch/internal/containerdtest"
+	"github.com/navarch/navarch/internal/proctest"
 )
 
 // stamp is what must survive a restart for one object.
@@ -171,8 +177,14 @@ func maxRV(t *testing.T, stamps map[string]stamp) int64 {
 // TestUpRunsTheControlPlaneAndStopsOnSIGTERM starts `navarch up`, uses its
 // API through the written kubeconfig and stops it.
 func TestUpRunsTheControlPlaneAndStopsOnSIGTERM(t *testing.T) {
-	// The Service proxy would change the host; proxy_test.go runs it.
-	up := startRole(t, "up", t.TempDir(), "--disable-proxy")
+	// The Service proxy would change the host; proxy_test.go runs it. The
+	// node gets a name, bridge, ports and pod network of its own.
+	b := make([]byte, 3)
+	rand.Read(b)
+	suffix := hex.EncodeToString(b)
+	up := startRole(t, "up", t.TempDir(), "--disable-proxy", "--node-name", "up-"+suffix, "--bridge", "nvu"+suffix,
+		"--cluster-cidr", containerdtest.ClusterCIDR(t),
+		"--kubelet-port", strconv.Itoa(proctest.FreePort(t)), "--read-only-port", strconv.Itoa(proctest.FreePort(t)))
 	if _, err := up.clientset(t).CoreV1().Namespaces().Get(context.Background(), "navarch-system", metav1.GetOptions{}); err != nil {
 		t.Errorf("get namespace navarch-system: %v", err)
 	}

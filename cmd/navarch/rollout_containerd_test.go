@@ -39,7 +39,7 @@ import (
 func TestARollingUpdateOnRealContainers(t *testing.T) {
 	containerdtest.Require(t, "containerd", "runc")
 	serverDir := t.TempDir()
-	server := startServer(t, serverDir)
+	server := startNodeServer(t, serverDir)
 	cs := server.clientset(t)
 	tok := runNavarch(t, "", nil, "token", "create", "--node", "roll1", "--data-dir", serverDir)
 	if tok.code != 0 {
@@ -50,8 +50,7 @@ func TestARollingUpdateOnRealContainers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(agentDir) })
-	agent := startRealNode(t, agentDir, server.restConfig(t).Host, strings.TrimSpace(tok.stdout),
-		filepath.Join(serverDir, "pki", "ca.crt"), "roll1")
+	agent := startRealNode(t, agentDir, server, strings.TrimSpace(tok.stdout), "roll1")
 	// Pods go before the agent stops (its kubelet tears their containers
 	// and network down; containers would outlive containerd otherwise).
 	t.Cleanup(func() { removeDeployment(t, cs, "real", agent.Log) })
@@ -102,7 +101,7 @@ func TestARollingUpdateOnRealContainers(t *testing.T) {
 
 // startRealNode starts `navarch agent` as node with a bridge of its own,
 // removed when the test ends, and stops the agent before that.
-func startRealNode(t *testing.T, dataDir, server, token, caFile, node string) *proctest.Process {
+func startRealNode(t *testing.T, dataDir string, server *serverProcess, token, node string) *proctest.Process {
 	t.Helper()
 	var b [3]byte
 	rand.Read(b[:])
@@ -117,10 +116,10 @@ func startRealNode(t *testing.T, dataDir, server, token, caFile, node string) *p
 		}
 	})
 	agent := proctest.Start(t, "agent", proctest.Options{Env: kubectltest.Env(t.TempDir())},
-		navarchBinary(t), "agent", "--data-dir", dataDir, "--server", server, "--token", token,
-		"--ca-file", caFile, "--node-name", node, "--bridge", bridge,
+		navarchBinary(t), "agent", "--data-dir", dataDir, "--server", server.restConfig(t).Host, "--token", token,
+		"--ca-file", filepath.Join(server.dataDir, "pki", "ca.crt"), "--node-name", node, "--bridge", bridge,
 		"--kubelet-port", strconv.Itoa(proctest.FreePort(t)), "--read-only-port", strconv.Itoa(proctest.FreePort(t)),
-		"--proxy-table", table, "--service-cidr", cidr)
+		"--proxy-table", table, "--service-cidr", cidr, "--cluster-cidr", server.clusterCIDR)
 	t.Cleanup(func() {
 		if err := stopAgent(agent); err != nil {
 			t.Errorf("%v\n%s", err, agent.Log())

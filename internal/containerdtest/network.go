@@ -41,7 +41,7 @@ func PodNetwork(t testing.TB) network.Options {
 	var b [4]byte
 	rand.Read(b[:])
 	bridge := "nvt" + hex.EncodeToString(b[:])
-	cidr, err := freeSubnet()
+	cidr, err := freePrefix(podSubnets, 24)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,16 +61,47 @@ func PodNetwork(t testing.TB) network.Options {
 	return network.Options{PodCIDR: cidr, BridgeName: bridge, NetworkName: "navarch-test", DataDir: dir}
 }
 
-// freeSubnet picks a random /24 in 10.200.0.0/13 overlapping no IPv4 route.
-func freeSubnet() (string, error) {
+// Ranges the tests' pod networks come from: single nodes' /24s (the
+// kubelet's own tests) and whole clusters' (navarch server and its
+// agents). Neither overlaps navarch's default pod and Service ranges
+// (10.244.0.0/16, 10.96.0.0/12) nor the ranges tests route otherwise
+// (10.250.0.0/15 of the proxy's, 10.252.0.0/15 of cmd/navarch's Service
+// ranges, 10.64.0.0/10 of test/e2e's).
+var (
+	podSubnets     = &net.IPNet{IP: net.IPv4(10, 200, 0, 0).To4(), Mask: net.CIDRMask(13, 32)}
+	clusterSubnets = &net.IPNet{IP: net.IPv4(10, 208, 0, 0).To4(), Mask: net.CIDRMask(12, 32)}
+)
+
+// ClusterCIDR returns a pod network private to the test, for the
+// --cluster-cidr of a navarch server and its agents: a /20 of
+// 10.208.0.0/12 (room for 16 nodes' /24s) that no route on the machine
+// overlaps, picked at random so that tests running at once on one machine
+// do not share one.
+func ClusterCIDR(t testing.TB) string {
+	t.Helper()
+	cidr, err := freePrefix(clusterSubnets, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cidr
+}
+
+// freePrefix picks a random prefix of length bits in within overlapping
+// no IPv4 route.
+func freePrefix(within *net.IPNet, bits int) (string, error) {
 	routes, err := ipv4Routes()
 	if err != nil {
 		return "", err
 	}
+	ones, _ := within.Mask.Size()
+	base := binary.BigEndian.Uint32(within.IP.To4())
 	for range 100 {
-		var b [2]byte
+		var b [4]byte
 		rand.Read(b[:])
-		cand := &net.IPNet{IP: net.IPv4(10, 200+b[0]%8, b[1], 0).To4(), Mask: net.CIDRMask(24, 32)}
+		n := binary.BigEndian.Uint32(b[:]) % (1 << (bits - ones))
+		ip := make(net.IP, 4)
+		binary.BigEndian.PutUint32(ip, base+n<<(32-bits))
+		cand := &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, 32)}
 		free := true
 		for _, r := range routes {
 			if r.Contains(cand.IP) || cand.Contains(r.IP) {
@@ -81,7 +112,7 @@ func freeSubnet() (string, error) {
 			return cand.String(), nil
 		}
 	}
-	return "", fmt.Errorf("no free /24 in 10.200.0.0/13")
+	return "", fmt.Errorf("no free /%d in %s", bits, within)
 }
 
 // ipv4Routes reads the kernel's IPv4 routes (not the default route).

@@ -11,12 +11,13 @@
 // Every test keeps what it makes apart from the machine's own navarch and
 // from other tests: a data dir under /tmp with a unique suffix (its own
 // containerd, etcd and kubeconfig), free TCP ports, node, bridge and
-// nftables table names and a Service range of its own. When the test ends
-// it stops each process it started by PID, ends the containers those
-// processes left behind, and removes the bridges, network namespaces,
-// nftables tables, routes and mounts it made. The pod range is navarch's
-// default (10.244.0.0/16, which the node-IPAM controller splits): run one
-// end-to-end test at a time on a machine.
+// nftables table names, and a Service range and a pod range of its own
+// (--cluster-cidr: a /20 of 10.208.0.0/12 that no route on the machine
+// overlaps). When the test ends it stops each process it started by PID,
+// ends the containers those processes left behind, and removes the
+// bridges, network namespaces, nftables tables, routes and mounts it made.
+// NodePorts come from navarch's default range, so two end-to-end tests
+// running at once may (rarely) be given the same one.
 //
 // NAVARCH_BIN names a navarch binary to test (make test-e2e passes
 // bin/navarch); without it the test builds one. NAVARCH_E2E_KEEP=1 keeps

@@ -30,7 +30,7 @@ type cluster struct {
 
 // nodeFlags are the flags that keep one node's resources apart from the
 // machine's and from other nodes': its name, bridge, kubelet ports and
-// nftables table, and the cluster's Service range.
+// nftables table, and the cluster's Service and pod ranges.
 func (w *world) nodeFlags(label string) []string {
 	return []string{
 		"--node-name=" + w.name(label),
@@ -39,6 +39,7 @@ func (w *world) nodeFlags(label string) []string {
 		fmt.Sprintf("--kubelet-port=%d", proctest.FreePort(w.t)),
 		"--proxy-table=" + w.name(label),
 		"--service-cidr=" + w.serviceCIDR(),
+		"--cluster-cidr=" + w.podCIDR,
 	}
 }
 

@@ -22,13 +22,14 @@ import (
 // /tmp holding the data dirs, HOME, clones and logs, and the unique names
 // of the network resources its navarch processes create.
 type world struct {
-	t      testing.TB
-	root   string // the repository's root (examples-repo, hack/run.sh)
-	bin    string // the navarch binary under test
-	suffix string // 4 hex digits, in every name the test gives
-	dir    string // /tmp/nve2e-<suffix>
-	home   string // HOME of every command
-	logs   string // the processes' logs
+	t       testing.TB
+	root    string // the repository's root (examples-repo, hack/run.sh)
+	bin     string // the navarch binary under test
+	suffix  string // 4 hex digits, in every name the test gives
+	podCIDR string // the cluster's pod network (--cluster-cidr), a /20 of its own
+	dir     string // /tmp/nve2e-<suffix>
+	home    string // HOME of every command
+	logs    string // the processes' logs
 
 	goEnv  []string // GOCACHE, GOMODCACHE, GOPATH of the test's own user
 	procs  []*proctest.Process
@@ -59,7 +60,7 @@ func newWorld(t testing.TB) *world {
 	}
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
-	w := &world{t: t, root: root, suffix: hex.EncodeToString(b)}
+	w := &world{t: t, root: root, suffix: hex.EncodeToString(b), podCIDR: containerdtest.ClusterCIDR(t)}
 	// Short and free of ',' and ':': containerd's socket path and
 	// overlayfs mount options live under it.
 	w.dir = filepath.Join(os.TempDir(), "nve2e-"+w.suffix)
@@ -256,7 +257,7 @@ func (w *world) removeNetwork() {
 
 // serviceCIDR is the test's own Service range, a /16 of 10.64.0.0/10
 // picked by the suffix, so that two tests on one machine do not share a
-// route. (The pod range is navarch's default, 10.244.0.0/16.)
+// route. (The pod range, w.podCIDR, is the test's own too.)
 func (w *world) serviceCIDR() string {
 	n, _ := strconv.ParseUint(w.suffix, 16, 16)
 	return fmt.Sprintf("10.%d.0.0/16", 64+n%64)
