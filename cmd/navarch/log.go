@@ -12,7 +12,8 @@ import (
 
 // loadConfig is how every serving command starts: its configuration from
 // defaults, file, environment and cmd's flags, and the logger to
-// streams.ErrOut that the configuration asks for.
+// streams.ErrOut that the configuration asks for, which klog's lines go
+// through too.
 func loadConfig(cmd *cobra.Command, streams genericiooptions.IOStreams) (*config.Config, *slog.Logger, error) {
 	cfg, err := config.Load(cmd.Flags())
 	if err != nil {
@@ -22,6 +23,8 @@ func loadConfig(cmd *cobra.Command, streams genericiooptions.IOStreams) (*config
 	if err != nil {
 		return nil, nil, err
 	}
+	level, _ := cfg.Log.SlogLevel() // newLogger checked it
+	routeKlog(logger, level)
 	return cfg, logger, nil
 }
 
