@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 )
 
 func TestBackoffCurveStartsAtOnceThenDoublesToMax(t *testing.T) {
@@ -147,6 +148,62 @@ func TestComputePodStatusReportsWaitingReasonsAndLastState(t *testing.T) {
 	}
 	if ready == nil || ready.Status != corev1.ConditionFalse || ready.Message != "containers with unready status: [app pull]" {
 		t.Errorf("Ready: got %+v", ready)
+	}
+}
+
+func TestComputePodStatusKeepsTheTimesOfTheStatusLastComputed(t *testing.T) {
+	t0 := time.Unix(5000, 0)
+	later := t0.Add(3 * time.Second)
+	pod := &corev1.Pod{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways, Containers: []corev1.Container{{Name: "app", Image: "img"}}}}
+	state := &podState{
+		sandboxes: []SandboxStatus{{Sandbox: Sandbox{ID: "sb", IP: "10.1.0.5"}, State: SandboxReady}},
+		containers: map[string][]ContainerStatus{"app": {
+			{Container: Container{ID: "c1", SandboxID: "sb", State: ContainerRunning, Attempt: 0}, StartedAt: t0},
+		}},
+	}
+	compute := func(pod *corev1.Pod, last *corev1.PodStatus, now time.Time, ready bool) corev1.PodStatus {
+		return computePodStatus(statusInput{
+			pod: pod, last: last, state: state, now: now, hostIP: "192.0.2.1", runtimeName: "memory",
+			ready: func(string) bool { return ready }, started: func(string) bool { return true },
+		})
+	}
+	first := compute(pod, nil, t0, true)
+	fromAPI := pod.DeepCopy()
+	fromAPI.Status = *first.DeepCopy()
+	tests := []struct {
+		name      string
+		pod       *corev1.Pod
+		last      *corev1.PodStatus
+		ready     bool
+		wantStart time.Time
+		// wantReadySince is the Ready condition's transition time; the
+		// other conditions keep t0.
+		wantReadySince time.Time
+	}{
+		{"the informer has not delivered the last write yet", pod, &first, true, t0, t0},
+		{"the informer has delivered it", fromAPI, &first, true, t0, t0},
+		{"a kubelet restarted knows only the pod from the API", fromAPI, nil, true, t0, t0},
+		{"readiness changed since the last status", pod, &first, false, t0, later},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := compute(tt.pod, tt.last, later, tt.ready)
+			if got.StartTime == nil || !got.StartTime.Time.Equal(tt.wantStart) {
+				t.Errorf("startTime: got %v, want %v", got.StartTime, tt.wantStart)
+			}
+			for _, c := range got.Conditions {
+				want := t0
+				if c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+					want = tt.wantReadySince
+				}
+				if !c.LastTransitionTime.Time.Equal(want) {
+					t.Errorf("%s: got lastTransitionTime %v, want %v", c.Type, c.LastTransitionTime.Time, want)
+				}
+			}
+			if tt.ready && !equality.Semantic.DeepEqual(got, first) {
+				t.Errorf("got a status other than the last one for the same state:\n%+v\nwant\n%+v", got, first)
+			}
+		})
 	}
 }
 

@@ -17,7 +17,11 @@ import (
 
 // statusInput is everything a pod's status is computed from.
 type statusInput struct {
-	pod     *corev1.Pod
+	pod *corev1.Pod
+	// last is the status the kubelet last computed for the pod, nil
+	// before the first: its startTime and its transition times stand even
+	// when the pod the API delivered does not show them yet.
+	last    *corev1.PodStatus
 	state   *podState
 	reasons map[string]waitReason
 	// ready and started report the readiness and startup probes' verdict
@@ -34,8 +38,11 @@ func (k *Kubelet) podStatus(w *podWorker, pod *corev1.Pod, state *podState) core
 	if rt := k.runtimeVersion(); rt != "" {
 		name, _, _ = strings.Cut(rt, ":")
 	}
+	w.mu.Lock()
+	last := w.lastStatus
+	w.mu.Unlock()
 	return computePodStatus(statusInput{
-		pod: pod, state: state, reasons: w.reasons,
+		pod: pod, last: last, state: state, reasons: w.reasons,
 		ready: k.probes.isReady, started: k.probes.isStarted,
 		runtimeName: name, hostIP: k.opts.NodeIP, now: k.opts.Now(),
 	})
@@ -44,11 +51,19 @@ func (k *Kubelet) podStatus(w *podWorker, pod *corev1.Pod, state *podState) core
 // computePodStatus is the pure core of status: phase, conditions and
 // container statuses as Kubernetes' kubelet reports them. Fields it does
 // not own (qosClass, nominatedNodeName, foreign conditions …) are kept
-// from the pod's current status.
+// from the pod's current status. As in Kubernetes' status manager, the
+// start time and the transition times of the kubelet's own conditions
+// are those of the status last computed (in.last) when there is one: the
+// pod an informer delivers may not show the kubelet's latest write yet,
+// and a status recomputed from it must not differ from that write by its
+// timestamps alone.
 func computePodStatus(in statusInput) corev1.PodStatus {
 	pod := in.pod
 	old := pod.Status
 	st := *old.DeepCopy()
+	if in.last != nil && in.last.StartTime != nil {
+		st.StartTime = in.last.StartTime.DeepCopy()
+	}
 	sb := in.state.sandbox()
 	sbID := ""
 	if sb != nil {
@@ -279,19 +294,29 @@ func (in statusInput) setConditions(st *corev1.PodStatus, initDone bool) {
 		}
 	}
 	scheduled := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}
+	var prev []corev1.PodCondition
+	if in.last != nil {
+		prev = in.last.Conditions
+	}
 	for _, c := range []corev1.PodCondition{initialized, ready, containersReady, scheduled} {
-		putPodCondition(st, c, in.now)
+		putPodCondition(st, c, prev, in.now)
 	}
 }
 
 // putPodCondition sets c, keeping the transition time when its status did
-// not change.
-func putPodCondition(st *corev1.PodStatus, c corev1.PodCondition, now time.Time) {
+// not change since prev (the status last computed) or, when prev does not
+// have it, since st.
+func putPodCondition(st *corev1.PodStatus, c corev1.PodCondition, prev []corev1.PodCondition, now time.Time) {
 	c.LastTransitionTime = metav1.NewTime(now.Truncate(time.Second))
-	if cur := findCondition(st.Conditions, c.Type); cur != nil {
-		if cur.Status == c.Status {
-			c.LastTransitionTime = cur.LastTransitionTime
-		}
+	cur := findCondition(st.Conditions, c.Type)
+	before := findCondition(prev, c.Type)
+	if before == nil {
+		before = cur
+	}
+	if before != nil && before.Status == c.Status {
+		c.LastTransitionTime = before.LastTransitionTime
+	}
+	if cur != nil {
 		c.LastProbeTime = cur.LastProbeTime
 		*cur = c
 		return
