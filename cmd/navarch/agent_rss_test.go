@@ -44,12 +44,7 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		agentDir, err := os.MkdirTemp("", "navarch-agent-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { os.RemoveAll(agentDir) })
-		agent := startAgent(b, bin, agentDir, srv, strings.TrimSpace(string(out)), "idle", proctest.FreePort(b))
+		agent := startAgent(b, bin, srv, strings.TrimSpace(string(out)), "idle", proctest.FreePort(b))
 		deadline := time.Now().Add(time.Minute)
 		for {
 			n, err := cs.CoreV1().Nodes().Get(context.Background(), "idle", metav1.GetOptions{})
@@ -73,7 +68,7 @@ func BenchmarkAgentIdleRSS(b *testing.B) {
 			b.ReportMetric(float64(m.rssKB)/1024, "MiB-exe-"+m.name)
 			b.Logf("%s mapping of the binary: %.1f MiB of %.1f MiB resident", m.name, float64(m.rssKB)/1024, float64(m.sizeKB)/1024)
 		}
-		if err := stopAgent(agent); err != nil {
+		if err := stopAgent(agent.Process); err != nil {
 			b.Fatal(err)
 		}
 	}

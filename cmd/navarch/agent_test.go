@@ -16,7 +16,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/navarch/navarch/internal/containerdtest"
 	"github.com/navarch/navarch/internal/kubectltest"
@@ -46,16 +49,9 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 		t.Fatalf("tokens.csv: got %q (%v), want the new node token", tokens, err)
 	}
 
-	// Not t.TempDir(): the containerd socket path must stay short and
-	// free of the ',' a test name may hold.
-	agentDir, err := os.MkdirTemp("", "navarch-agent-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(agentDir) })
 	roPort := proctest.FreePort(t)
-	agent := startAgent(t, navarchBinary(t), agentDir, server, strings.TrimSpace(tok.stdout), "ag1", roPort)
-	agentLog := agent.Log
+	agent := startAgent(t, navarchBinary(t), server, strings.TrimSpace(tok.stdout), "ag1", roPort)
+	agentDir, agentLog := agent.dataDir, agent.Log
 	deadline := time.Now().Add(time.Minute)
 	var node *corev1.Node
 	for {
@@ -100,7 +96,7 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 		t.Errorf("image ls: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	if err := stopAgent(agent); err != nil {
+	if err := stopAgent(agent.Process); err != nil {
 		t.Errorf("%v\n%s", err, agentLog())
 	}
 	if c, err := net.Dial("unix", ctrd.DaemonAddress(filepath.Join(agentDir, "containerd"))); err == nil {
@@ -109,27 +105,112 @@ func TestAgentJoinsWithANodeTokenAndStopsItsContainerd(t *testing.T) {
 	}
 }
 
-// startAgent starts `navarch agent` joining server with token as node,
-// with a bridge and kubelet port of its own, the server's cluster CIDR and
-// the read-only port roPort; it is killed when the test ends if still
-// running.
-func startAgent(tb testing.TB, bin, dataDir string, server *serverProcess, token, node string, roPort int) *proctest.Process {
+// agentProcess is `navarch agent` started by startAgent.
+type agentProcess struct {
+	*proctest.Process
+	// dataDir is the agent's data dir, its containerd's among others.
+	dataDir string
+}
+
+// startAgent starts `navarch agent` joining server (started with
+// startNodeServer) with token as node: in a data dir of its own, with a
+// bridge, nftables table, Service range and kubelet port of its own, the
+// server's cluster CIDR, and the read-only port roPort. When the test
+// ends, after the cleanups registered later (which may still use the
+// agent), it cordons the node, deletes the pods on it and waits for them
+// while the agent runs; then it stops the agent and removes what the
+// agent and its pods left on the machine (removeNodeLeftovers), the
+// proxy's table and route, and the data dir.
+func startAgent(tb testing.TB, bin string, server *serverProcess, token, node string, roPort int) *agentProcess {
 	tb.Helper()
+	// Not t.TempDir(): the containerd socket path must stay short and
+	// free of the ',' a test name may hold.
+	dataDir, err := os.MkdirTemp("", "navarch-agent-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dataDir) })
 	var b [3]byte
 	rand.Read(b[:])
+	suffix := hex.EncodeToString(b[:])
 	// The agent's Service proxy gets a table of its own and routes a range
-	// no one uses here (the test runs no Service); both go when it ends.
-	table, cidr := "navarch-test-"+hex.EncodeToString(b[:]), fmt.Sprintf("10.253.%d.0/24", b[0])
+	// no one uses here (the test runs no Service).
+	bridge, table, cidr := "nvt"+suffix, "navarch-test-"+suffix, fmt.Sprintf("10.253.%d.0/24", b[0])
 	tb.Cleanup(func() {
+		removeNodeLeftovers(tb, dataDir, bridge)
 		if err := proxy.Cleanup(context.Background(), table, cidr); err != nil {
 			tb.Errorf("remove the agent's proxy table and route: %v", err)
 		}
 	})
-	return proctest.Start(tb, "agent", proctest.Options{Env: kubectltest.Env(tb.TempDir())},
+	p := proctest.Start(tb, "agent", proctest.Options{Env: kubectltest.Env(tb.TempDir())},
 		bin, "agent", "--data-dir", dataDir, "--server", server.restConfig(tb).Host, "--token", token,
-		"--ca-file", filepath.Join(server.dataDir, "pki", "ca.crt"), "--node-name", node, "--bridge", "nvt"+hex.EncodeToString(b[:]),
+		"--ca-file", filepath.Join(server.dataDir, "pki", "ca.crt"), "--node-name", node, "--bridge", bridge,
 		"--kubelet-port", strconv.Itoa(proctest.FreePort(tb)), "--read-only-port", strconv.Itoa(roPort),
 		"--proxy-table", table, "--service-cidr", cidr, "--cluster-cidr", server.clusterCIDR)
+	a := &agentProcess{Process: p, dataDir: dataDir}
+	tb.Cleanup(func() {
+		if done, _ := p.Exited(); !done {
+			drainNode(tb, server.clientset(tb), node, p.Log)
+		}
+		if err := stopAgent(p); err != nil {
+			tb.Errorf("%v\n%s", err, p.Log())
+		}
+	})
+	return a
+}
+
+// drainNode cordons node, deletes every pod bound to it and waits until
+// none has been for a second (the scheduler may bind one it decided on
+// before it saw the cordon): the node's kubelet has then stopped their
+// containers and torn down their network, which a stopped agent would
+// leave behind.
+func drainNode(tb testing.TB, cs kubernetes.Interface, node string, agentLog func() string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := cs.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(`{"spec":{"unschedulable":true}}`), metav1.PatchOptions{}); err != nil {
+		tb.Errorf("cordon node %s: %v", node, err)
+		return
+	}
+	onNode := metav1.ListOptions{FieldSelector: "spec.nodeName=" + node}
+	var emptySince time.Time
+	for {
+		pods, err := cs.CoreV1().Pods("").List(ctx, onNode)
+		switch {
+		case err != nil || len(pods.Items) > 0:
+			emptySince = time.Time{}
+		case emptySince.IsZero():
+			emptySince = time.Now()
+		case time.Since(emptySince) >= time.Second:
+			return
+		}
+		if err == nil {
+			for _, p := range pods.Items {
+				if p.DeletionTimestamp == nil {
+					if err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+						tb.Errorf("delete pod %s/%s: %v", p.Namespace, p.Name, err)
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			tb.Errorf("pods still on node %s a minute after they were deleted (%v)\n%s", node, err, agentLog())
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// removeNodeLeftovers removes what a node run by the test (navarch agent
+// or navarch up, stopped by now) and its pods may have left on the
+// machine: containerd shims and their containers, mounts under its data
+// dir (containers' root file systems, pinned network namespaces), and its
+// bridge.
+func removeNodeLeftovers(tb testing.TB, dataDir, bridge string) {
+	tb.Helper()
+	proctest.ReapContainers(tb, dataDir)
+	containerdtest.DeleteLink(tb, bridge)
 }
 
 // stopAgent sends SIGTERM and waits up to 30s for a clean exit.

@@ -75,8 +75,10 @@ func TestUpRunsTheServiceProxyAndAgentCleanupRemovesWhatItMade(t *testing.T) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-	up := startRole(t, "up", t.TempDir(), "--proxy-table", table, "--service-cidr", cidr,
-		"--service-node-port-range", "40100-40110", "--node-name", "proxy-"+suffix, "--bridge", "nvp"+suffix,
+	dataDir, bridge := t.TempDir(), "nvp"+suffix
+	t.Cleanup(func() { removeNodeLeftovers(t, dataDir, bridge) })
+	up := startRole(t, "up", dataDir, "--proxy-table", table, "--service-cidr", cidr,
+		"--service-node-port-range", "40100-40110", "--node-name", "proxy-"+suffix, "--bridge", bridge,
 		"--cluster-cidr", containerdtest.ClusterCIDR(t),
 		"--kubelet-port", strconv.Itoa(proctest.FreePort(t)), "--read-only-port", strconv.Itoa(proctest.FreePort(t)))
 

@@ -182,7 +182,9 @@ func TestUpRunsTheControlPlaneAndStopsOnSIGTERM(t *testing.T) {
 	b := make([]byte, 3)
 	rand.Read(b)
 	suffix := hex.EncodeToString(b)
-	up := startRole(t, "up", t.TempDir(), "--disable-proxy", "--node-name", "up-"+suffix, "--bridge", "nvu"+suffix,
+	dataDir, bridge := t.TempDir(), "nvu"+suffix
+	t.Cleanup(func() { removeNodeLeftovers(t, dataDir, bridge) })
+	up := startRole(t, "up", dataDir, "--disable-proxy", "--node-name", "up-"+suffix, "--bridge", bridge,
 		"--cluster-cidr", containerdtest.ClusterCIDR(t),
 		"--kubelet-port", strconv.Itoa(proctest.FreePort(t)), "--read-only-port", strconv.Itoa(proctest.FreePort(t)))
 	if _, err := up.clientset(t).CoreV1().Namespaces().Get(context.Background(), "navarch-system", metav1.GetOptions{}); err != nil {

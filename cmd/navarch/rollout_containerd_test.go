@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,10 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/navarch/navarch/internal/containerdtest"
-	"github.com/navarch/navarch/internal/kubectltest"
 	"github.com/navarch/navarch/internal/proctest"
 	"github.com/navarch/navarch/internal/testimage"
-	"github.com/navarch/navarch/proxy"
 )
 
 // TestARollingUpdateOnRealContainers rolls a 3-replica Deployment from
@@ -45,15 +39,8 @@ func TestARollingUpdateOnRealContainers(t *testing.T) {
 	if tok.code != 0 {
 		t.Fatalf("token create: exit %d\n%s", tok.code, tok.stderr)
 	}
-	agentDir, err := os.MkdirTemp("", "navarch-agent-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(agentDir) })
-	agent := startRealNode(t, agentDir, server, strings.TrimSpace(tok.stdout), "roll1")
-	// Pods go before the agent stops (its kubelet tears their containers
-	// and network down; containers would outlive containerd otherwise).
-	t.Cleanup(func() { removeDeployment(t, cs, "real", agent.Log) })
+	agent := startAgent(t, navarchBinary(t), server, strings.TrimSpace(tok.stdout), "roll1", proctest.FreePort(t))
+	agentDir := agent.dataDir
 	waitUntil(t, time.Minute, "node roll1 Ready with a pod CIDR", func() bool {
 		n, err := cs.CoreV1().Nodes().Get(context.Background(), "roll1", metav1.GetOptions{})
 		return err == nil && n.Spec.PodCIDR != "" && ready(n)
@@ -96,57 +83,6 @@ func TestARollingUpdateOnRealContainers(t *testing.T) {
 		if got := httpBody(t, "http://"+p.Status.PodIP+":8080/version"); got != "v2" {
 			t.Errorf("pod %s answers version %q, want v2", p.Name, got)
 		}
-	}
-}
-
-// startRealNode starts `navarch agent` as node with a bridge of its own,
-// removed when the test ends, and stops the agent before that.
-func startRealNode(t *testing.T, dataDir string, server *serverProcess, token, node string) *proctest.Process {
-	t.Helper()
-	var b [3]byte
-	rand.Read(b[:])
-	suffix := hex.EncodeToString(b[:])
-	bridge, table, cidr := "nvt"+suffix, "navarch-test-"+suffix, fmt.Sprintf("10.253.%d.0/24", b[0])
-	t.Cleanup(func() {
-		if err := proxy.Cleanup(context.Background(), table, cidr); err != nil {
-			t.Errorf("remove the agent's proxy table and route: %v", err)
-		}
-		if out, err := exec.Command("ip", "link", "del", bridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
-			t.Errorf("remove bridge %s: %v: %s", bridge, err, out)
-		}
-	})
-	agent := proctest.Start(t, "agent", proctest.Options{Env: kubectltest.Env(t.TempDir())},
-		navarchBinary(t), "agent", "--data-dir", dataDir, "--server", server.restConfig(t).Host, "--token", token,
-		"--ca-file", filepath.Join(server.dataDir, "pki", "ca.crt"), "--node-name", node, "--bridge", bridge,
-		"--kubelet-port", strconv.Itoa(proctest.FreePort(t)), "--read-only-port", strconv.Itoa(proctest.FreePort(t)),
-		"--proxy-table", table, "--service-cidr", cidr, "--cluster-cidr", server.clusterCIDR)
-	t.Cleanup(func() {
-		if err := stopAgent(agent); err != nil {
-			t.Errorf("%v\n%s", err, agent.Log())
-		}
-	})
-	return agent
-}
-
-// removeDeployment deletes the Deployment in the foreground and waits
-// until its pods are gone.
-func removeDeployment(t *testing.T, cs kubernetes.Interface, name string, agentLog func() string) {
-	fg := metav1.DeletePropagationForeground
-	if err := cs.AppsV1().Deployments("default").Delete(context.Background(), name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
-		t.Errorf("delete deployment %s: %v", name, err)
-		return
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		l, err := cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
-		if err == nil && len(l.Items) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("pods of %s still there a minute after the delete (%v)\n%s", name, err, agentLog())
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -45,13 +45,7 @@ func PodNetwork(t testing.TB) network.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if _, err := net.InterfaceByName(bridge); err == nil {
-			if out, err := exec.Command("ip", "link", "del", bridge).CombinedOutput(); err != nil {
-				t.Logf("delete bridge %s: %v: %s", bridge, err, out)
-			}
-		}
-	})
+	t.Cleanup(func() { DeleteLink(t, bridge) })
 	// Not t.TempDir(): runc refuses namespace paths holding ',' (test names may).
 	dir, err := os.MkdirTemp("", "navarch-net-")
 	if err != nil {
@@ -59,6 +53,18 @@ func PodNetwork(t testing.TB) network.Options {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return network.Options{PodCIDR: cidr, BridgeName: bridge, NetworkName: "navarch-test", DataDir: dir}
+}
+
+// DeleteLink deletes the network interface name (a test's bridge) if it
+// exists; a failure fails the test.
+func DeleteLink(t testing.TB, name string) {
+	t.Helper()
+	if _, err := net.InterfaceByName(name); err != nil {
+		return
+	}
+	if out, err := exec.Command("ip", "link", "del", name).CombinedOutput(); err != nil {
+		t.Errorf("delete link %s: %v: %s", name, err, out)
+	}
 }
 
 // Ranges the tests' pod networks come from: single nodes' /24s (the

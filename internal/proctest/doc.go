@@ -15,6 +15,11 @@
 //		t.Errorf("%v\n%s", err, p.Tail(40))
 //	}
 //
+// What such a program leaves behind is the test's to remove:
+// ReapContainers kills the containerd shims (and their containers) whose
+// daemon ran under a directory of the test's, by PID, and unmounts what is
+// mounted under it. Processes reads the machine's process table.
+//
 // Callers: the tests of cmd/navarch and test/e2e. Short commands that run
 // to completion need none of this: exec.CommandContext does.
 package proctest

@@ -207,8 +207,8 @@ func BenchmarkIdleRSS(b *testing.B) {
 			kb := rssKB(b, pid)
 			sum += kb
 			peak = max(peak, kb)
-			for child, p := range readProcs() {
-				if p.ppid == pid && strings.Contains(p.cmdline, "containerd") {
+			for child, p := range proctest.Processes() {
+				if p.PPID == pid && strings.Contains(strings.Join(p.Args, " "), "containerd") {
 					ctd = max(ctd, rssKB(b, child))
 				}
 			}

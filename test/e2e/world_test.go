@@ -173,8 +173,7 @@ func (w *world) cleanup() {
 			t.Logf("--- the end of %s's log (%s):\n%s", p.Name, p.LogPath, p.Tail(80))
 		}
 	}
-	w.reapContainers()
-	w.unmountAll()
+	proctest.ReapContainers(t, w.dir)
 	w.removeNetwork()
 	if t.Failed() && os.Getenv("NAVARCH_E2E_KEEP") == "1" {
 		t.Logf("kept %s", w.dir)
@@ -182,47 +181,6 @@ func (w *world) cleanup() {
 	}
 	if err := os.RemoveAll(w.dir); err != nil {
 		t.Errorf("remove %s: %v", w.dir, err)
-	}
-}
-
-// reapContainers ends the containers the test's containerd daemons left:
-// containerd shims outlive their daemon by design. Each shim started for
-// the test names a socket under the test's directory on its command line;
-// the shim's descendants (the containers' processes) are killed first,
-// then the shim, each by PID.
-func (w *world) reapContainers() {
-	procs := readProcs()
-	for pid, p := range procs {
-		if !strings.Contains(p.cmdline, w.dir+"/") {
-			continue
-		}
-		for _, d := range descendants(procs, pid) {
-			killPID(w.t, d, procs[d].cmdline)
-		}
-		killPID(w.t, pid, p.cmdline)
-	}
-}
-
-// unmountAll lazily unmounts every mount point under the test's
-// directory (container root file systems, pinned network namespaces),
-// deepest first.
-func (w *world) unmountAll() {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		w.t.Logf("read mountinfo: %v", err)
-		return
-	}
-	var points []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], w.dir+"/") {
-			points = append(points, f[4])
-		}
-	}
-	for i := len(points) - 1; i >= 0; i-- {
-		if out, err := exec.Command("umount", "-l", points[i]).CombinedOutput(); err != nil {
-			w.t.Logf("umount %s: %v: %s", points[i], err, out)
-		}
 	}
 }
 
