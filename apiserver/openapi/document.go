@@ -99,7 +99,7 @@ func isKubernetesPackage(pkg string) bool {
 }
 
 func document(gv schema.GroupVersion, resources []api.Resource, groups map[string]schema.GroupVersion) (*spec3.OpenAPI, error) {
-	schemas := newSchemaBuilder(groups, generatedMarkers)
+	schemas := newSchemaBuilder(groups, generatedMarkers())
 	paths := newPathBuilder(gv, schemas)
 	sort.Slice(resources, func(i, j int) bool { return resources[i].Resource < resources[j].Resource })
 	paths.addDiscovery()

@@ -258,7 +258,7 @@ func TestEveryCustomJSONTypeHasASchemaOfItsOwn(t *testing.T) {
 // rawExtension builds the component of runtime.RawExtension, which no
 // served kind reaches.
 func rawExtension(t *testing.T) *spec.Schema {
-	b := newSchemaBuilder(nil, generatedMarkers)
+	b := newSchemaBuilder(nil, generatedMarkers())
 	name := b.component(reflect.TypeFor[runtime.RawExtension]())
 	if name != "io.k8s.apimachinery.pkg.runtime.RawExtension" {
 		t.Errorf("got component name %s", name)
