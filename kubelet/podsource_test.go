@@ -92,3 +92,17 @@ func TestTrimServiceLeavesOtherObjectsAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestAPodEventAfterTheWorkersStoppedIsDropped: a shared pod watch may
+// deliver an update for a node whose kubelet is stopping; the kubelet
+// drops it rather than starting a worker, or crashing the process.
+func TestAPodEventAfterTheWorkersStoppedIsDropped(t *testing.T) {
+	p := newPodWorkers(&Kubelet{})
+	p.wait()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "late", Namespace: "default", UID: "uid-late"}}
+	p.PodUpdated(pod)
+	p.PodDeleted(pod)
+	if w := p.get(pod.UID, false); w != nil {
+		t.Fatalf("a worker was created after the workers stopped: %+v", w)
+	}
+}

@@ -57,8 +57,13 @@ func newPodWorkers(k *Kubelet) *podWorkers {
 }
 
 // PodUpdated implements PodHandler.
+// An update that comes after the workers stopped (the kubelet is
+// shutting down while the shared watch still delivers) is dropped.
 func (p *podWorkers) PodUpdated(pod *corev1.Pod) {
 	w := p.get(pod.UID, true)
+	if w == nil {
+		return
+	}
 	w.mu.Lock()
 	w.pod, w.gone = pod, false
 	w.mu.Unlock()
