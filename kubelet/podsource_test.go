@@ -102,6 +102,7 @@ func TestAPodEventAfterTheWorkersStoppedIsDropped(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "late", Namespace: "default", UID: "uid-late"}}
 	p.PodUpdated(pod)
 	p.PodDeleted(pod)
+	p.orphan(pod.UID)
 	if w := p.get(pod.UID, false); w != nil {
 		t.Fatalf("a worker was created after the workers stopped: %+v", w)
 	}

@@ -86,9 +86,12 @@ func (p *podWorkers) PodDeleted(pod *corev1.Pod) {
 }
 
 // orphan makes sure a pod found only in the runtime has a worker, which
-// will kill and remove it.
+// will kill and remove it; after the workers stopped it does nothing.
 func (p *podWorkers) orphan(uid types.UID) {
 	w := p.get(uid, true)
+	if w == nil {
+		return
+	}
 	w.mu.Lock()
 	if w.pod == nil {
 		w.gone = true
