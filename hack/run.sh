@@ -158,7 +158,8 @@ $hints
   navarch rollback $source                                  # commit the previous revision back
 
 Try the image tag 'broken' to see a rollout stall, and 'navarch get sources -A'.
-Ctrl-C stops navarch; 'make run' starts it again where it was.
+Ctrl-C stops navarch (its pods keep running); 'make run' starts it again
+where it was; after Ctrl-C, 'navarch reset --remove-data' removes it all.
 NEXT
 say "ready"
 wait "$up"

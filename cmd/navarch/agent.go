@@ -59,8 +59,9 @@ that traffic keeps flowing across a restart.
 navarch agent --cleanup removes what the proxy made on this machine — the
 nftables table --proxy-table and the local route of --service-cidr — and
 exits; give it the same --proxy-table and --service-cidr as the agent. It
-leaves pods, containers, the bridge and the data dir alone. It needs no
-server or token.`,
+leaves pods, containers, the bridge and the data dir alone (navarch reset
+removes those too, once the agent has stopped). It needs no server or
+token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, logger, err := loadConfig(cmd, streams)
@@ -143,6 +144,11 @@ func kubeletComponent(cfg *config.Config, logger *slog.Logger, restCfg *rest.Con
 			return err
 		}
 		log := logger.With("component", "kubelet")
+		unlock, err := lockDataDir(cfg.DataDir, nodeLock)
+		if err != nil {
+			return fmt.Errorf("a navarch node already runs on %s: %w", cfg.DataDir, err)
+		}
+		defer unlock()
 		address := cfg.Agent.ContainerdAddress
 		if address == "" {
 			sup, err := ctrd.Supervise(ctx, ctrd.DaemonOptions{

@@ -110,6 +110,9 @@ type agentProcess struct {
 	*proctest.Process
 	// dataDir is the agent's data dir, its containerd's among others.
 	dataDir string
+	// bridge, proxyTable and serviceCIDR are its --bridge, --proxy-table
+	// and --service-cidr.
+	bridge, proxyTable, serviceCIDR string
 }
 
 // startAgent starts `navarch agent` joining server (started with
@@ -147,7 +150,7 @@ func startAgent(tb testing.TB, bin string, server *serverProcess, token, node st
 		"--ca-file", filepath.Join(server.dataDir, "pki", "ca.crt"), "--node-name", node, "--bridge", bridge,
 		"--kubelet-port", strconv.Itoa(proctest.FreePort(tb)), "--read-only-port", strconv.Itoa(roPort),
 		"--proxy-table", table, "--service-cidr", cidr, "--cluster-cidr", server.clusterCIDR)
-	a := &agentProcess{Process: p, dataDir: dataDir}
+	a := &agentProcess{Process: p, dataDir: dataDir, bridge: bridge, proxyTable: table, serviceCIDR: cidr}
 	tb.Cleanup(func() {
 		if done, _ := p.Exited(); !done {
 			drainNode(tb, server.clientset(tb), node, p.Log)

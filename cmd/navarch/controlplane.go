@@ -20,6 +20,11 @@ import (
 // up) and stops before the API server.
 func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer, beside ...func(context.Context, *apiserver.Server) error) component {
 	return component{name: "control plane", run: func(ctx context.Context) error {
+		unlock, err := lockDataDir(cfg.DataDir, serverLock)
+		if err != nil {
+			return fmt.Errorf("a navarch server already runs on %s: %w", cfg.DataDir, err)
+		}
+		defer unlock()
 		metrics, err := apiserver.NewMetrics(nil)
 		if err != nil {
 			return err

@@ -63,7 +63,7 @@ kubectl with the kubeconfig the server writes to <data-dir>/kubeconfig.`,
 			root.AddCommand(c)
 		}
 	}
-	add(groupRun, newUpCommand(streams), newServerCommand(streams), newAgentCommand(streams))
+	add(groupRun, newUpCommand(streams), newServerCommand(streams), newAgentCommand(streams), newResetCommand(streams))
 	kube := newKubeClient(streams)
 	add(groupClient,
 		newGetCommand(kube),

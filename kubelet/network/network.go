@@ -62,6 +62,11 @@ func (o Options) Validate() error {
 	if _, _, err := net.ParseCIDR(o.PodCIDR); err != nil {
 		return fmt.Errorf("pod CIDR %q: %w", o.PodCIDR, err)
 	}
+	return o.validatePaths()
+}
+
+// validatePaths checks what every Manager needs, a teardown-only one too.
+func (o Options) validatePaths() error {
 	if o.DataDir == "" || !filepath.IsAbs(o.DataDir) {
 		return fmt.Errorf("network data dir %q must be an absolute path", o.DataDir)
 	}
@@ -86,7 +91,7 @@ type PortMapping struct {
 type Manager struct {
 	opts     Options
 	cni      *libcni.CNIConfig
-	list     *libcni.NetworkConfigList
+	list     *libcni.NetworkConfigList // nil in a teardown-only Manager
 	loopback *libcni.NetworkConfigList
 }
 
@@ -98,6 +103,30 @@ func New(opts Options) (*Manager, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	m, err := newManager(opts)
+	if err != nil {
+		return nil, err
+	}
+	if m.list, err = libcni.ConfListFromBytes(confList(opts)); err != nil {
+		return nil, fmt.Errorf("network config: %w", err)
+	}
+	return m, nil
+}
+
+// NewTeardown returns a Manager that only tears pod networks down, for
+// when the node's pod CIDR is unknown (navarch reset): Teardown uses the
+// configuration each pod was set up with, which libcni cached under
+// DataDir; Setup fails. opts.PodCIDR is ignored.
+func NewTeardown(opts Options) (*Manager, error) {
+	opts.defaults()
+	opts.PodCIDR = ""
+	if err := opts.validatePaths(); err != nil {
+		return nil, err
+	}
+	return newManager(opts)
+}
+
+func newManager(opts Options) (*Manager, error) {
 	for _, p := range RequiredPlugins() {
 		if !findPlugin(opts.PluginDirs, p) {
 			return nil, fmt.Errorf("%w: %s not in %s", ErrPluginMissing, p, strings.Join(opts.PluginDirs, ":"))
@@ -108,16 +137,12 @@ func New(opts Options) (*Manager, error) {
 			return nil, fmt.Errorf("network data dir: %w", err)
 		}
 	}
-	list, err := libcni.ConfListFromBytes(confList(opts))
-	if err != nil {
-		return nil, fmt.Errorf("network config: %w", err)
-	}
 	lo, err := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.0.0","name":"` + opts.NetworkName + `-lo","plugins":[{"type":"loopback"}]}`))
 	if err != nil {
 		return nil, fmt.Errorf("loopback config: %w", err)
 	}
 	cni := libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(opts.DataDir, "cache"), nil)
-	return &Manager{opts: opts, cni: cni, list: list, loopback: lo}, nil
+	return &Manager{opts: opts, cni: cni, loopback: lo}, nil
 }
 
 // NetNSDir is where pod network namespaces are pinned.
@@ -135,6 +160,9 @@ func (m *Manager) Options() Options { return m.opts }
 // given host ports. It returns the pod's IP. On error whatever was set up
 // is torn down again.
 func (m *Manager) Setup(ctx context.Context, podID, netnsPath string, ports []PortMapping) (net.IP, error) {
+	if m.list == nil {
+		return nil, fmt.Errorf("set up pod network for %s: this network manager only tears down", podID)
+	}
 	rt := m.runtimeConf(podID, netnsPath, ports)
 	if _, err := m.cni.AddNetworkList(ctx, m.loopback, m.loRuntimeConf(podID, netnsPath)); err != nil {
 		return nil, fmt.Errorf("set up loopback for %s: %w", podID, err)
@@ -159,16 +187,26 @@ func (m *Manager) Setup(ctx context.Context, podID, netnsPath string, ports []Po
 }
 
 // Teardown detaches podID from the network and releases its IP and host
-// ports. It is idempotent and works when the namespace is already gone.
+// ports, with the configuration the pod was set up with when libcni
+// cached it (the pod CIDR may have changed since), else the current one.
+// It is idempotent and works when the namespace is already gone.
 func (m *Manager) Teardown(ctx context.Context, podID, netnsPath string) error {
 	if _, err := os.Stat(netnsPath); err != nil {
 		netnsPath = "" // CNI DEL without a namespace still releases the IP
 	}
 	rt := m.runtimeConf(podID, netnsPath, nil)
-	if _, cached, err := m.cni.GetNetworkListCachedConfig(m.list, rt); err == nil && cached != nil {
+	list := m.list
+	named := &libcni.NetworkConfigList{Name: m.opts.NetworkName}
+	if conf, cached, err := m.cni.GetNetworkListCachedConfig(named, rt); err == nil && cached != nil {
 		rt.CapabilityArgs = cached.CapabilityArgs
+		if l, err := libcni.ConfListFromBytes(conf); err == nil {
+			list = l
+		}
 	}
-	err := m.cni.DelNetworkList(ctx, m.list, rt)
+	var err error
+	if list != nil {
+		err = m.cni.DelNetworkList(ctx, list, rt)
+	}
 	if lerr := m.cni.DelNetworkList(ctx, m.loopback, m.loRuntimeConf(podID, netnsPath)); err == nil && lerr != nil && netnsPath != "" {
 		err = lerr
 	}

@@ -106,6 +106,55 @@ func TestTeardownWithoutNamespaceReleasesTheIP(t *testing.T) {
 	}
 }
 
+// A pod set up by a Manager is torn down by a teardown-only one, which
+// knows no pod CIDR (navarch reset): with the configuration libcni cached
+// at setup, its address and host port are released and its veth is gone.
+// The teardown-only Manager sets nothing up.
+func TestATeardownOnlyManagerTearsDownWithTheCachedConfiguration(t *testing.T) {
+	opts := containerdtest.PodNetwork(t)
+	m, err := network.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	nsPath, err := network.CreateNetNS(m.NetNSDir(), "pod-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { network.RemoveNetNS(nsPath) })
+	hostPort := int32(30000 + time.Now().UnixNano()%20000)
+	ip, err := m.Setup(ctx, "pod-c", nsPath, []network.PortMapping{{HostPort: hostPort, ContainerPort: 80, Protocol: "tcp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostVeths := func() int { // the bridge's ports
+		ports, _ := os.ReadDir(filepath.Join("/sys/class/net", opts.BridgeName, "brif"))
+		return len(ports)
+	}
+	if hostVeths() != 1 {
+		t.Fatalf("got %d interfaces on bridge %s after setup, want 1", hostVeths(), opts.BridgeName)
+	}
+
+	td := opts
+	td.PodCIDR = ""
+	tm, err := network.NewTeardown(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.Setup(ctx, "pod-d", nsPath, nil); err == nil {
+		t.Errorf("setup through a teardown-only manager: got nil error, want one")
+	}
+	if err := tm.Teardown(ctx, "pod-c", nsPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(m.IPAMDir(), ip.String())); !os.IsNotExist(err) {
+		t.Errorf("got allocation for %s after teardown (err %v), want it gone", ip, err)
+	}
+	if n := hostVeths(); n != 0 {
+		t.Errorf("got %d interfaces on bridge %s after teardown, want 0", n, opts.BridgeName)
+	}
+}
+
 func TestOptionsRejectBadValues(t *testing.T) {
 	tests := []struct {
 		name string
