@@ -77,7 +77,7 @@ func TestResetRemovesWhatAStoppedNodeLeftAndRefusesWhileItRuns(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "stop it first") || !strings.Contains(r.stderr, "node.lock") {
 		t.Fatalf("reset while the agent runs: exit %d, stderr %q; want a refusal naming node.lock", r.code, r.stderr)
 	}
-	if got := containerProcesses(t, dir); got == 0 {
+	if got := len(proctest.NamingPathsUnder(dir)); got == 0 {
 		t.Fatalf("after a refused reset no container process runs under %s", dir)
 	}
 	if !running() {
@@ -88,7 +88,7 @@ func TestResetRemovesWhatAStoppedNodeLeftAndRefusesWhileItRuns(t *testing.T) {
 		t.Fatalf("%v\n%s", err, agent.Log())
 	}
 	// What a stopped node keeps, so that its next start adopts the pod.
-	if got := containerProcesses(t, dir); got == 0 {
+	if got := len(proctest.NamingPathsUnder(dir)); got == 0 {
 		t.Fatalf("no container process runs under %s after the agent stopped", dir)
 	}
 	if got := mountsUnder(t, dir); len(got) == 0 {
@@ -105,7 +105,7 @@ func TestResetRemovesWhatAStoppedNodeLeftAndRefusesWhileItRuns(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "removed 1 pods") {
 		t.Fatalf("reset: exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
 	}
-	if got := containerProcesses(t, dir); got != 0 {
+	if got := len(proctest.NamingPathsUnder(dir)); got != 0 {
 		t.Errorf("%d container processes still run under %s", got, dir)
 	}
 	if got := mountsUnder(t, dir); len(got) != 0 {
@@ -131,26 +131,6 @@ func TestResetRemovesWhatAStoppedNodeLeftAndRefusesWhileItRuns(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the data dir %s is still there (%v)", dir, err)
 	}
-}
-
-// containerProcesses counts the processes whose command line names a path
-// under dir: the node's containerd and its shims, whose children are the
-// containers.
-func containerProcesses(t *testing.T, dir string) int {
-	t.Helper()
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
-	n := 0
-	for _, p := range proctest.Processes() {
-		for _, a := range p.Args {
-			if strings.HasPrefix(a, dir+"/") {
-				n++
-				break
-			}
-		}
-	}
-	return n
 }
 
 // mountsUnder lists the mount points below dir.

@@ -45,6 +45,25 @@ func Processes() map[int]Proc {
 	return procs
 }
 
+// NamingPathsUnder returns the command lines (space-joined) of the
+// processes with an argument naming a path under dir: a node's containerd
+// (its --config) and shims (their -address) when dir is its data dir.
+func NamingPathsUnder(dir string) []string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	var out []string
+	for _, p := range Processes() {
+		for _, a := range p.Args {
+			if strings.HasPrefix(a, dir+"/") {
+				out = append(out, strings.Join(p.Args, " "))
+				break
+			}
+		}
+	}
+	return out
+}
+
 // ReapContainers removes what containers run by a test's containerd
 // (with its socket under dir) can leave on the machine once the test's
 // own processes have stopped. Containerd's shims outlive their daemon by
