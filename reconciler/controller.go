@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
@@ -236,6 +237,11 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	log := c.log.With("source", key)
 	after, err := c.Reconcile(ctx, key)
 	switch {
+	case err != nil && ctx.Err() == nil && apierrors.IsConflict(err):
+		// The Source changed while it synced (a sync request, an edit):
+		// the status was computed from an old copy. Expected; sync again.
+		log.Debug("source changed during the sync; syncing again", "error", err)
+		c.queue.AddRateLimited(key)
 	case err != nil && ctx.Err() == nil:
 		log.Warn("sync failed; retrying", "error", err)
 		c.queue.AddRateLimited(key)
