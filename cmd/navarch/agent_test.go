@@ -162,6 +162,26 @@ func startAgent(tb testing.TB, bin string, server *serverProcess, token, node st
 	return a
 }
 
+// startJoinedNode starts `navarch server` (startNodeServer) and a `navarch
+// agent` (startAgent) joined to it as node with a token from `navarch
+// token create`, and waits until the node is Ready with a pod CIDR.
+func startJoinedNode(t *testing.T, node string) (*serverProcess, kubernetes.Interface, *agentProcess) {
+	t.Helper()
+	serverDir := t.TempDir()
+	server := startNodeServer(t, serverDir)
+	cs := server.clientset(t)
+	tok := runNavarch(t, "", nil, "token", "create", "--node", node, "--data-dir", serverDir)
+	if tok.code != 0 {
+		t.Fatalf("token create: exit %d\n%s", tok.code, tok.stderr)
+	}
+	agent := startAgent(t, navarchBinary(t), server, strings.TrimSpace(tok.stdout), node, proctest.FreePort(t))
+	waitUntil(t, time.Minute, "node "+node+" Ready with a pod CIDR", func() bool {
+		n, err := cs.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+		return err == nil && n.Spec.PodCIDR != "" && ready(n)
+	})
+	return server, cs, agent
+}
+
 // drainNode cordons node, deletes every pod bound to it and waits until
 // none has been for a second (the scheduler may bind one it decided on
 // before it saw the cordon): the node's kubelet has then stopped their

@@ -30,20 +30,9 @@ import (
 // --remove-data then removes the data dir.
 func TestResetRemovesWhatAStoppedNodeLeftAndRefusesWhileItRuns(t *testing.T) {
 	containerdtest.Require(t, "containerd", "runc", "nft", "ip")
-	serverDir := t.TempDir()
-	server := startNodeServer(t, serverDir)
-	cs := server.clientset(t)
-	tok := runNavarch(t, "", nil, "token", "create", "--node", "rs1", "--data-dir", serverDir)
-	if tok.code != 0 {
-		t.Fatalf("token create: exit %d\n%s", tok.code, tok.stderr)
-	}
-	agent := startAgent(t, navarchBinary(t), server, strings.TrimSpace(tok.stdout), "rs1", proctest.FreePort(t))
+	_, cs, agent := startJoinedNode(t, "rs1")
 	dir := agent.dataDir
 	ctx := context.Background()
-	waitUntil(t, time.Minute, "node rs1 Ready with a pod CIDR", func() bool {
-		n, err := cs.CoreV1().Nodes().Get(ctx, "rs1", metav1.GetOptions{})
-		return err == nil && n.Spec.PodCIDR != "" && ready(n)
-	})
 	archive := filepath.Join(t.TempDir(), "testapp.tar")
 	if err := os.WriteFile(archive, testimage.Archive(t, testimage.Ref, testimage.Image(t, "v1")), 0o644); err != nil {
 		t.Fatal(err)

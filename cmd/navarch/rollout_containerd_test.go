@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/navarch/navarch/internal/containerdtest"
-	"github.com/navarch/navarch/internal/proctest"
 	"github.com/navarch/navarch/internal/testimage"
 )
 
@@ -32,19 +31,8 @@ import (
 // the new version.
 func TestARollingUpdateOnRealContainers(t *testing.T) {
 	containerdtest.Require(t, "containerd", "runc")
-	serverDir := t.TempDir()
-	server := startNodeServer(t, serverDir)
-	cs := server.clientset(t)
-	tok := runNavarch(t, "", nil, "token", "create", "--node", "roll1", "--data-dir", serverDir)
-	if tok.code != 0 {
-		t.Fatalf("token create: exit %d\n%s", tok.code, tok.stderr)
-	}
-	agent := startAgent(t, navarchBinary(t), server, strings.TrimSpace(tok.stdout), "roll1", proctest.FreePort(t))
+	_, cs, agent := startJoinedNode(t, "roll1")
 	agentDir := agent.dataDir
-	waitUntil(t, time.Minute, "node roll1 Ready with a pod CIDR", func() bool {
-		n, err := cs.CoreV1().Nodes().Get(context.Background(), "roll1", metav1.GetOptions{})
-		return err == nil && n.Spec.PodCIDR != "" && ready(n)
-	})
 	for _, v := range []string{"v1", "v2"} {
 		archive := filepath.Join(t.TempDir(), v+".tar")
 		ref := "navarch.test/testapp:" + v

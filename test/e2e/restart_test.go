@@ -26,21 +26,8 @@ import (
 func TestQuickstartStartsAgainWhereItStopped(t *testing.T) {
 	w := newWorld(t)
 	c := w.quickstart()
-	upPID := c.upPID()
 	head := w.git(c.repo, "rev-parse", "main")
-
-	if err := c.script.Cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-c.script.Done():
-	case <-time.After(time.Minute):
-		t.Fatalf("the quickstart did not stop within a minute of SIGINT:\n%s", c.script.Tail(20))
-	}
-	w.procs = slices.DeleteFunc(w.procs, func(p *proctest.Process) bool { return p == c.script })
-	if err := syscall.Kill(upPID, 0); err == nil {
-		t.Errorf("navarch up (pid %d) still runs after the quickstart stopped", upPID)
-	}
+	c.stop()
 
 	again := w.quickstart()
 	if got := w.git(again.repo, "rev-parse", "main"); got != head {
@@ -65,19 +52,7 @@ func TestQuickstartStartsAgainWhereItStopped(t *testing.T) {
 
 	// Stopped again, the node leaves its pods running; navarch reset
 	// --remove-data, as the README says, leaves nothing.
-	againPID := again.upPID()
-	if err := again.script.Cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-again.script.Done():
-	case <-time.After(time.Minute):
-		t.Fatalf("the quickstart did not stop within a minute of SIGINT:\n%s", again.script.Tail(20))
-	}
-	w.procs = slices.DeleteFunc(w.procs, func(p *proctest.Process) bool { return p == again.script })
-	if err := syscall.Kill(againPID, 0); err == nil {
-		t.Fatalf("navarch up (pid %d) still runs after the quickstart stopped", againPID)
-	}
+	again.stop()
 	if n := len(proctest.NamingPathsUnder(again.dataDir)); n == 0 {
 		t.Fatalf("no container runs under %s after navarch up stopped; want the pods kept", again.dataDir)
 	}
@@ -99,6 +74,26 @@ func TestQuickstartStartsAgainWhereItStopped(t *testing.T) {
 	}
 	if ok, state := w.localRoute(ip); ok {
 		t.Errorf("the Service range is still routed after reset: %s", state)
+	}
+}
+
+// stop stops the quickstart as Ctrl-C does and fails the test unless it
+// ends within a minute with navarch up.
+func (c *cluster) stop() {
+	t := c.w.t
+	t.Helper()
+	upPID := c.upPID()
+	if err := c.script.Cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.script.Done():
+	case <-time.After(time.Minute):
+		t.Fatalf("the quickstart did not stop within a minute of SIGINT:\n%s", c.script.Tail(20))
+	}
+	c.w.procs = slices.DeleteFunc(c.w.procs, func(p *proctest.Process) bool { return p == c.script })
+	if err := syscall.Kill(upPID, 0); err == nil {
+		t.Fatalf("navarch up (pid %d) still runs after the quickstart stopped", upPID)
 	}
 }
 
