@@ -251,13 +251,61 @@ func (gc *garbageCollector) ownerState(ctx context.Context, dependent *gcObject,
 
 // collectIfOrphaned deletes a dependent whose owners are all gone (in the
 // foreground when one of them waits for it), or drops the references to
-// gone owners when others remain.
+// gone owners when others remain. The graph may be behind the object (an
+// owner deleted with the orphan policy releases it just before going), so
+// what the graph suggests is decided again on the object as it is stored,
+// and done to that version only.
 func (gc *garbageCollector) collectIfOrphaned(ctx context.Context, o *gcObject) error {
-	var present, gone, waiting []metav1.OwnerReference
-	for _, ref := range o.owners {
+	_, gone, waiting, err := gc.classifyOwners(ctx, o, o.owners)
+	if err != nil || len(gone)+len(waiting) == 0 {
+		return err
+	}
+	live, err := gc.m.meta.Resource(o.res.gvr).Namespace(o.namespace).Get(ctx, o.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || (err == nil && live.UID != o.uid) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s %s/%s: %w", o.res.gvr.Resource, o.namespace, o.name, err)
+	}
+	if len(live.OwnerReferences) == 0 || live.DeletionTimestamp != nil {
+		return nil
+	}
+	present, gone, waiting, err := gc.classifyOwners(ctx, o, live.OwnerReferences)
+	if err != nil {
+		return err
+	}
+	if len(present) > 0 {
+		if len(gone)+len(waiting) == 0 {
+			return nil
+		}
+		return gc.patchMeta(ctx, o, map[string]any{"ownerReferences": present, "resourceVersion": live.ResourceVersion})
+	}
+	policy := metav1.DeletePropagationBackground
+	switch {
+	case len(waiting) > 0 || slices.Contains(live.Finalizers, metav1.FinalizerDeleteDependents):
+		policy = metav1.DeletePropagationForeground
+	case slices.Contains(live.Finalizers, metav1.FinalizerOrphanDependents):
+		policy = metav1.DeletePropagationOrphan
+	}
+	gc.m.log.Debug("collecting object whose owners are gone", "resource", o.res.gvr.Resource, "object", o.namespace+"/"+o.name, "policy", policy)
+	uid, rv := o.uid, live.ResourceVersion
+	err = gc.m.meta.Resource(o.res.gvr).Namespace(o.namespace).Delete(ctx, o.name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}, PropagationPolicy: &policy,
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		// A conflict: it changed since it was read; look again.
+		return fmt.Errorf("delete %s %s/%s: %w", o.res.gvr.Resource, o.namespace, o.name, err)
+	}
+	return nil
+}
+
+// classifyOwners sorts a dependent's owner references by how the owners
+// stand.
+func (gc *garbageCollector) classifyOwners(ctx context.Context, o *gcObject, refs []metav1.OwnerReference) (present, gone, waiting []metav1.OwnerReference, err error) {
+	for _, ref := range refs {
 		st, err := gc.ownerState(ctx, o, ref)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		switch st {
 		case ownerPresent:
@@ -268,21 +316,7 @@ func (gc *garbageCollector) collectIfOrphaned(ctx context.Context, o *gcObject) 
 			waiting = append(waiting, ref)
 		}
 	}
-	if len(present) > 0 {
-		if len(gone)+len(waiting) == 0 {
-			return nil
-		}
-		return gc.setOwners(ctx, o, present)
-	}
-	policy := metav1.DeletePropagationBackground
-	switch {
-	case len(waiting) > 0 || o.hasFinalizer(metav1.FinalizerDeleteDependents):
-		policy = metav1.DeletePropagationForeground
-	case o.hasFinalizer(metav1.FinalizerOrphanDependents):
-		policy = metav1.DeletePropagationOrphan
-	}
-	gc.m.log.Debug("collecting object whose owners are gone", "resource", o.res.gvr.Resource, "object", o.namespace+"/"+o.name, "policy", policy)
-	return gc.delete(ctx, o, policy)
+	return present, gone, waiting, nil
 }
 
 func (gc *garbageCollector) delete(ctx context.Context, o *gcObject, policy metav1.DeletionPropagation) error {

@@ -9,7 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/navarch/navarch/internal/testserver"
 )
 
 func allControllers() Options {
@@ -183,4 +186,55 @@ func TestFinishedPodsBeyondTheThresholdAreRemovedOldestFirst(t *testing.T) {
 		}
 		return true, nil
 	})
+}
+
+// A collector whose graph still shows an owner that the stored object no
+// longer names (an owner deleted with the orphan policy released it just
+// before going, and the graph has not seen the release yet) leaves the
+// object alone; an object whose stored owner is gone is collected.
+func TestAGraphBehindTheStoreDoesNotCollectAReleasedObject(t *testing.T) {
+	srv := testserver.Start(t)
+	cs := srv.ClientSet()
+	mgr, err := New(Options{Config: srv.RESTConfig(), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	gc := &garbageCollector{m: mgr, objects: map[types.UID]*gcObject{}, dependents: map[types.UID]map[types.UID]struct{}{}}
+	gc.loop = newLoop(GarbageCollectorController, 1, gc, mgr.log)
+	if gc.resources, err = mgr.discoverResources(ctx); err != nil {
+		t.Fatal(err)
+	}
+	configMaps, ok := gc.resources.lookup("v1", "ConfigMap")
+	if !ok {
+		t.Fatal("discovery has no ConfigMap")
+	}
+	goneOwner := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "gone", UID: "uid-of-a-deleted-deployment"}
+
+	released, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "released"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := released.ObjectMeta.DeepCopy()
+	stale.OwnerReferences = []metav1.OwnerReference{goneOwner}
+	gc.upsert(configMaps, stale)
+
+	owned, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Name: "owned", OwnerReferences: []metav1.OwnerReference{goneOwner}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc.upsert(configMaps, &owned.ObjectMeta)
+
+	for _, uid := range []types.UID{released.UID, owned.UID} {
+		if _, err := gc.Reconcile(ctx, string(uid)); err != nil {
+			t.Fatalf("reconcile %s: %v", uid, err)
+		}
+	}
+	if _, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "released", metav1.GetOptions{}); err != nil {
+		t.Errorf("the released ConfigMap: got %v, want it kept", err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "owned", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the ConfigMap whose owner is gone: got %v, want NotFound", err)
+	}
 }
