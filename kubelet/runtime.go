@@ -242,6 +242,33 @@ type ExecResult struct {
 // MaxExecOutput caps ExecResult.Output; more output is dropped.
 const MaxExecOutput = 64 << 10
 
+// StreamExecer is a Runtime that runs a command in a container with its
+// standard streams attached, for kubectl exec.
+type StreamExecer interface {
+	// Exec runs cmd in the running container id until it exits or ctx
+	// ends (then it is killed) and returns its exit code. ErrNotFound,
+	// ErrNotRunning; a command that cannot be started is an error.
+	Exec(ctx context.Context, id string, cmd []string, streams ExecStreams) (int32, error)
+}
+
+// ExecStreams are what an Exec's process is attached to.
+type ExecStreams struct {
+	// Stdin is copied to the process until it ends, which closes the
+	// process's standard input; nil gives it none.
+	Stdin io.Reader
+	// Stdout and Stderr receive its output; nil discards it. With TTY
+	// both go to Stdout.
+	Stdout, Stderr io.Writer
+	// TTY gives the process a terminal, sized from Resize.
+	TTY    bool
+	Resize <-chan TerminalSize
+}
+
+// TerminalSize is a terminal's width and height in characters.
+type TerminalSize struct {
+	Width, Height uint16
+}
+
 // VersionInfo names the runtime.
 type VersionInfo struct {
 	RuntimeName    string // "containerd", "memory"

@@ -153,12 +153,14 @@ func selfSigned(node, ip, hostname string) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
-// apiHandler serves the authenticated kubelet API: container logs (as
-// Kubernetes' kubelet, /containerLogs/<namespace>/<pod>/<container>) and
-// the read-only paths.
+// apiHandler serves the authenticated kubelet API: container logs and
+// exec (as Kubernetes' kubelet, /containerLogs/<namespace>/<pod>/<container>
+// and /exec/<namespace>/<pod>/<container>) and the read-only paths.
 func (k *Kubelet) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", k.serveContainerLogs)
+	mux.HandleFunc("GET /exec/{namespace}/{pod}/{container}", k.serveExec)
+	mux.HandleFunc("POST /exec/{namespace}/{pod}/{container}", k.serveExec)
 	ro := k.readOnlyHandler()
 	mux.Handle("/", ro)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

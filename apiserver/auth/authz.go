@@ -58,6 +58,8 @@ func Authorize(user User, attrs Attributes) (bool, string) {
 		switch {
 		case !attrs.isRead():
 			return false, ViewGroup + " may only get, list and watch"
+		case attrs.APIGroup == "" && attrs.Resource == "pods" && (attrs.Subresource == "exec" || attrs.Subresource == "attach" || attrs.Subresource == "portforward"):
+			return false, ViewGroup + " may not exec, attach or port-forward"
 		case attrs.APIGroup == "" && attrs.Resource == "secrets":
 			return false, ViewGroup + " may not read secrets"
 		}

@@ -31,8 +31,9 @@
 // Attributes:
 //
 //   - group system:masters (the admin) may do everything;
-//   - group navarch:view may get, list and watch everything but Secrets (as
-//     Kubernetes' view role);
+//   - group navarch:view may get, list and watch everything but Secrets,
+//     and may not exec, attach or port-forward into pods (as Kubernetes'
+//     view role);
 //   - nodes (user system:node:<n>, group system:nodes) may read what a
 //     kubelet and proxy read (pods, services, endpoints, endpointslices,
 //     configmaps, secrets, nodes, namespaces, their own Lease), create,

@@ -53,6 +53,9 @@ func controlPlane(cfg *config.Config, logger *slog.Logger, out io.Writer, beside
 		if err := srv.EnablePodLogs(); err != nil {
 			return fmt.Errorf("serve pod logs: %w", err)
 		}
+		if err := srv.EnablePodExec(); err != nil {
+			return fmt.Errorf("serve pod exec: %w", err)
+		}
 		kubeconfig := cfg.KubeconfigPath()
 		if err := srv.WriteKubeconfig(kubeconfig); err != nil {
 			return fmt.Errorf("write kubeconfig: %w", err)

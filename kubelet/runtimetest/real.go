@@ -1,12 +1,14 @@
 package runtimetest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +24,59 @@ func realCases() []testCase {
 		{name: "env, working dir, mounts and user reach the process", needs: procs, run: testProcessConfig},
 		{name: "containers of a sandbox share localhost and the node reaches the pod IP",
 			needs: kubelet.Capabilities{Processes: true, Network: true}, run: testPodNetwork},
+		{name: "a streamed exec gets its input, a terminal, and gives its exit code", needs: procs, run: testStreamExec},
 	}
+}
+
+func testStreamExec(t *testing.T, h *harness) {
+	se, ok := h.rt.(kubelet.StreamExecer)
+	if !ok {
+		t.Skip("the runtime does not stream exec")
+	}
+	h.importImage(t)
+	sb := h.sandbox(t, "stream", nil)
+	id, _ := h.start(t, sb.ID, "main", "sleep")
+	h.waitState(t, id, kubelet.ContainerRunning, 10*time.Second)
+
+	var out, errOut strings.Builder
+	code, err := se.Exec(h.ctx, id, []string{"/testapp", "cat", "/dev/stdin"},
+		kubelet.ExecStreams{Stdin: strings.NewReader("through stdin\n"), Stdout: &syncWriter{w: &out}, Stderr: &syncWriter{w: &errOut}})
+	if err != nil || code != 0 || out.String() != "through stdin\n" {
+		t.Errorf("cat /dev/stdin: got code %d, %v, stdout %q, stderr %q; want the input back", code, err, out.String(), errOut.String())
+	}
+
+	out.Reset()
+	code, err = se.Exec(h.ctx, id, []string{"/testapp", "exit", "7"}, kubelet.ExecStreams{Stdout: &syncWriter{w: &out}})
+	if err != nil || code != 7 {
+		t.Errorf("exit 7: got code %d, %v", code, err)
+	}
+
+	// With a terminal (sized once): its line discipline ends lines with
+	// CR LF.
+	out.Reset()
+	sizes := make(chan kubelet.TerminalSize, 1)
+	sizes <- kubelet.TerminalSize{Width: 123, Height: 45}
+	code, err = se.Exec(h.ctx, id, []string{"/testapp", "echo", "in", "a", "tty"},
+		kubelet.ExecStreams{Stdout: &syncWriter{w: &out}, TTY: true, Resize: sizes})
+	if err != nil || code != 0 || out.String() != "in a tty\r\n" {
+		t.Errorf("echo with a tty: got code %d, %v, output %q; want %q", code, err, out.String(), "in a tty\r\n")
+	}
+
+	if _, err := se.Exec(h.ctx, "no-such-container", []string{"/testapp", "echo"}, kubelet.ExecStreams{}); !errors.Is(err, kubelet.ErrNotFound) {
+		t.Errorf("exec in an unknown container: got %v, want ErrNotFound", err)
+	}
+}
+
+// syncWriter serializes writes from a runtime's copy goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 func testMissingCommand(t *testing.T, h *harness) {
