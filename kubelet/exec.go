@@ -58,7 +58,7 @@ func (k *Kubelet) execTarget(ctx context.Context, namespace, podName, container 
 		return "", nil, fmt.Errorf("%w: container %q in pod %q", ErrExecNotFound, container, podName)
 	}
 	if len(insts) == 0 || insts[0].State != ContainerRunning {
-		return "", nil, fmt.Errorf("%w: container %q in pod %q", errContainerNotRunning, container, podName)
+		return "", nil, fmt.Errorf("%w: %q in pod %q", errContainerNotRunning, container, podName)
 	}
 	return insts[0].ID, se, nil
 }
