@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -70,7 +71,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 }
 
 // StartContainer creates the container's task (its process) and starts it,
-// with stdout and stderr appended to the log file by the shim.
+// with stdout and stderr appended to the log file (logFile).
 func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	ctx = r.ns(ctx)
 	unlock := r.locks.lock(id)
@@ -91,7 +92,7 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("start container %s: log dir: %w", id, err)
 		}
-		creator = cio.LogFile(p)
+		creator = logFile(p)
 	}
 	task, err := c.NewTask(ctx, creator)
 	if err == nil {
@@ -200,4 +201,32 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 		return fmt.Errorf("remove container %s: %w", id, mapErr(err))
 	}
 	return nil
+}
+
+// logShell runs logFile's driver.
+const logShell = "/bin/sh"
+
+// logFile has the container's stdout and stderr appended to the file at
+// path by a log driver the shim starts beside the container (containerd's
+// binary log URI): a shell whose two cat processes each append one stream
+// (the shim's file descriptors 3 and 4) to the file until it ends. The
+// driver outlives a kubelet restart, as the shim does. containerd 1.6's
+// shim, writing the file itself (cio.LogFile), closes it when stdout ends
+// and so can drop what stderr had still to write: the last words of a
+// process that prints an error and exits at once. Without a shell the
+// shim writes the file.
+func logFile(path string) cio.Creator {
+	if _, err := os.Stat(logShell); err != nil {
+		return cio.LogFile(path)
+	}
+	q := shellQuote(path)
+	// Ready is one byte on descriptor 5, then its end; TERM (the shim's,
+	// when the task is deleted) waits for the streams' ends instead.
+	script := "trap '' TERM; printf '\\0' >&5; exec 5>&-; cat <&3 >>" + q + " & cat <&4 >>" + q + " & wait"
+	return cio.BinaryIO(logShell, map[string]string{"-c": script})
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
