@@ -28,11 +28,13 @@
 // # Logs
 //
 // A container's stdout and stderr go, interleaved and unmodified, to
-// ContainerConfig.LogPath through containerd's file:// log URI: the shim
-// itself appends to the file (O_APPEND). Output therefore keeps flowing
-// while the kubelet restarts, and the file can be capped by copy-truncate
-// rotation (copy to .1, truncate in place: the shim's appends continue at
-// the new end). Rotation is the kubelet's job.
+// ContainerConfig.LogPath through containerd's binary:// log URI: the shim
+// starts a log driver beside the container (/bin/sh with one cat per
+// stream, each appending with O_APPEND), not the shim's own file writer,
+// which loses stderr's last output when stdout ends first. Output
+// therefore keeps flowing while the kubelet restarts, and the file can be
+// capped by copy-truncate rotation (copy to .1, truncate in place: the
+// appends continue at the new end). Rotation is the kubelet's job.
 //
 // # Daemon
 //
