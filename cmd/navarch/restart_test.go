@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +37,17 @@ func TestRestartKeepsEveryObject(t *testing.T) {
 			t.Errorf("server output does not say %q:\n%s", want, out)
 		}
 	}
-	before := createObjects(ctx, t, first.clientset(t))
+	created := createObjects(ctx, t, first.clientset(t))
+	// The server's controllers write the Deployment's status after its
+	// creation: what must survive is the state at the stop, once they are
+	// done with it.
+	waitSettled(t, first.clientset(t), "default", "web")
+	before := readObjects(ctx, t, first.clientset(t))
+	for key, c := range created {
+		if b, ok := before[key]; !ok || b.uid != c.uid {
+			t.Fatalf("%s: got %+v before the stop, want the object created (%+v)", key, b, c)
+		}
+	}
 	firstConfig := first.restConfig(t)
 
 	if code := first.stop(t); code != 0 {
@@ -69,6 +80,23 @@ func TestRestartKeepsEveryObject(t *testing.T) {
 	if rvAfter, rvBefore := atoi(t, cm.ResourceVersion), maxRV(t, before); rvAfter <= rvBefore {
 		t.Errorf("a write after restart got resourceVersion %d, want more than %d", rvAfter, rvBefore)
 	}
+}
+
+// waitSettled waits until the Deployment's controller has observed its
+// generation and its resourceVersion has not moved for a second.
+func waitSettled(t *testing.T, c kubernetes.Interface, ns, name string) {
+	t.Helper()
+	last, since := "", time.Now()
+	waitUntil(t, 30*time.Second, "deployment "+name+" settled", func() bool {
+		d, err := c.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil || d.Status.ObservedGeneration != d.Generation {
+			return false
+		}
+		if d.ResourceVersion != last {
+			last, since = d.ResourceVersion, time.Now()
+		}
+		return time.Since(since) >= time.Second
+	})
 }
 
 // createObjects makes a namespace, a config map (updated once), a secret
