@@ -5,12 +5,9 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
-	"github.com/navarch/navarch/api"
 )
 
 // EnablePodExec serves /api/v1/namespaces/{namespace}/pods/{name}/exec
@@ -31,25 +28,12 @@ func (s *Server) EnablePodExec() error {
 }
 
 func (s *Server) servePodExec(w http.ResponseWriter, r *http.Request, transport http.RoundTripper) {
-	// The server routes with ServeMux.Handler, which sets no path values.
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(parts) != 7 {
-		writeError(w, r, errNotFoundPath())
+	pod, container, ok := s.subresourcePod(w, r)
+	if !ok {
 		return
 	}
-	ns, name := parts[3], parts[5]
-	res, _ := api.ResourceFor(&corev1.Pod{})
-	pod := &corev1.Pod{}
-	if err := s.store.Get(r.Context(), res.StorageKey(ns, name), pod); err != nil {
-		writeError(w, r, storeError(err, corev1.Resource("pods"), name))
-		return
-	}
+	ns, name := pod.Namespace, pod.Name
 	q := r.URL.Query()
-	container, err := logContainer(pod, q.Get("container"))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	if len(q["command"]) == 0 {
 		writeError(w, r, apierrors.NewBadRequest("you must specify at least one command for the container"))
 		return

@@ -58,27 +58,39 @@ func (s *Server) kubeletClient() (*http.Client, error) {
 	}}, nil
 }
 
-func (s *Server) servePodLog(w http.ResponseWriter, r *http.Request, client *http.Client) {
+// subresourcePod reads the pod of a
+// /api/v1/namespaces/{namespace}/pods/{name}/<subresource> request and the
+// container its query names (or its only one). It answers the error
+// itself and returns false when either is missing.
+func (s *Server) subresourcePod(w http.ResponseWriter, r *http.Request) (*corev1.Pod, string, bool) {
 	// The server routes with ServeMux.Handler, which sets no path values.
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) != 7 {
 		writeError(w, r, errNotFoundPath())
-		return
+		return nil, "", false
 	}
 	ns, name := parts[3], parts[5]
-	pods := corev1.Resource("pods")
 	res, _ := api.ResourceFor(&corev1.Pod{})
 	pod := &corev1.Pod{}
 	if err := s.store.Get(r.Context(), res.StorageKey(ns, name), pod); err != nil {
-		writeError(w, r, storeError(err, pods, name))
-		return
+		writeError(w, r, storeError(err, corev1.Resource("pods"), name))
+		return nil, "", false
 	}
-	q := r.URL.Query()
-	container, err := logContainer(pod, q.Get("container"))
+	container, err := logContainer(pod, r.URL.Query().Get("container"))
 	if err != nil {
 		writeError(w, r, err)
+		return nil, "", false
+	}
+	return pod, container, true
+}
+
+func (s *Server) servePodLog(w http.ResponseWriter, r *http.Request, client *http.Client) {
+	pod, container, ok := s.subresourcePod(w, r)
+	if !ok {
 		return
 	}
+	ns, name := pod.Namespace, pod.Name
+	q := r.URL.Query()
 	out := url.Values{}
 	for _, p := range []string{"follow", "previous", "timestamps"} {
 		if v := q.Get(p); v != "" {
