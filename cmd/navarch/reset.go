@@ -206,10 +206,16 @@ func removePods(ctx context.Context, cfg *config.Config, dataDir string, logger 
 	return removed, errors.Join(errs...)
 }
 
-// deleteBridge deletes the Linux bridge name if it exists.
+// deleteBridge deletes the Linux bridge name if it exists. A bridge that
+// still has interfaces attached once this node's pods are gone serves
+// pods of another node (another data dir given the same --bridge): it is
+// left in place, with an error saying so.
 func deleteBridge(ctx context.Context, name string) error {
 	if _, err := net.InterfaceByName(name); err != nil {
 		return nil
+	}
+	if ports, _ := os.ReadDir(filepath.Join("/sys/class/net", name, "brif")); len(ports) > 0 {
+		return fmt.Errorf("bridge %s still has %d interfaces attached, of pods this data dir does not know (another navarch node with --bridge %s?): left in place", name, len(ports), name)
 	}
 	if out, err := exec.CommandContext(ctx, "ip", "link", "delete", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("delete bridge %s: %w: %s", name, err, strings.TrimSpace(string(out)))

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net"
@@ -164,4 +166,36 @@ func allocatedIPs(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return ips
+}
+
+// TestResetLeavesABridgeThatOtherPodsUse runs navarch reset on a data dir
+// with no node, naming a bridge that has an interface attached (as
+// another node's pods would): the bridge stays and reset says why.
+func TestResetLeavesABridgeThatOtherPodsUse(t *testing.T) {
+	containerdtest.Require(t, "ip", "nft")
+	var b [3]byte
+	rand.Read(b[:])
+	suffix := hex.EncodeToString(b[:])
+	bridge, port := "nvr"+suffix, "nvp"+suffix
+	t.Cleanup(func() {
+		containerdtest.DeleteLink(t, port) // and its peer
+		containerdtest.DeleteLink(t, bridge)
+	})
+	for _, args := range [][]string{
+		{"link", "add", bridge, "type", "bridge"},
+		{"link", "add", port, "type", "veth", "peer", "name", "nvq" + suffix},
+		{"link", "set", port, "master", bridge},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	r := runNavarch(t, "", nil, "reset", "--data-dir", t.TempDir(), "--bridge", bridge,
+		"--proxy-table", "navarch-test-"+suffix, "--service-cidr", "10.253.250.0/24")
+	if r.code == 0 || !strings.Contains(r.stderr, "still has 1 interfaces attached") {
+		t.Errorf("reset: exit %d, stderr %q; want a failure saying the bridge is in use", r.code, r.stderr)
+	}
+	if _, err := net.InterfaceByName(bridge); err != nil {
+		t.Errorf("bridge %s: %v; want it left in place", bridge, err)
+	}
 }
