@@ -20,6 +20,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/navarch/navarch/config"
+	"github.com/navarch/navarch/internal/lockfile"
 	"github.com/navarch/navarch/kubelet"
 	ctrd "github.com/navarch/navarch/kubelet/containerd"
 	"github.com/navarch/navarch/kubelet/network"
@@ -83,7 +84,7 @@ func reset(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.
 		for _, name := range []string{serverLock, nodeLock} {
 			unlock, err := lockDataDir(dataDir, name)
 			if err != nil {
-				if errors.Is(err, errDataDirInUse) {
+				if errors.Is(err, lockfile.ErrLocked) {
 					return fmt.Errorf("navarch is running on %s (%w): stop it first", dataDir, err)
 				}
 				return err
@@ -179,11 +180,7 @@ func removePods(ctx context.Context, cfg *config.Config, dataDir string, logger 
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list containers: %w", err))
 	}
-	for _, c := range ctrs {
-		if err := rt.StopContainer(ctx, c.ID, 0); err != nil && !errors.Is(err, kubelet.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("container %s: %w", c.ID, err))
-			continue
-		}
+	for _, c := range ctrs { // RemoveContainer kills it first
 		if err := rt.RemoveContainer(ctx, c.ID); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", c.ID, err))
 		}
