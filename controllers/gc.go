@@ -288,15 +288,7 @@ func (gc *garbageCollector) collectIfOrphaned(ctx context.Context, o *gcObject) 
 		policy = metav1.DeletePropagationOrphan
 	}
 	gc.m.log.Debug("collecting object whose owners are gone", "resource", o.res.gvr.Resource, "object", o.namespace+"/"+o.name, "policy", policy)
-	uid, rv := o.uid, live.ResourceVersion
-	err = gc.m.meta.Resource(o.res.gvr).Namespace(o.namespace).Delete(ctx, o.name, metav1.DeleteOptions{
-		Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}, PropagationPolicy: &policy,
-	})
-	if err != nil && !apierrors.IsNotFound(err) {
-		// A conflict: it changed since it was read; look again.
-		return fmt.Errorf("delete %s %s/%s: %w", o.res.gvr.Resource, o.namespace, o.name, err)
-	}
-	return nil
+	return gc.delete(ctx, o, policy, live.ResourceVersion)
 }
 
 // classifyOwners sorts a dependent's owner references by how the owners
@@ -319,12 +311,19 @@ func (gc *garbageCollector) classifyOwners(ctx context.Context, o *gcObject, ref
 	return present, gone, waiting, nil
 }
 
-func (gc *garbageCollector) delete(ctx context.Context, o *gcObject, policy metav1.DeletionPropagation) error {
-	uid := o.uid
+// delete deletes o with its UID, and with rv its resourceVersion too, as
+// precondition. A conflict on the UID (o was replaced) is done with; one
+// on rv (o changed since it was read) is an error, so o is looked at
+// again.
+func (gc *garbageCollector) delete(ctx context.Context, o *gcObject, policy metav1.DeletionPropagation, rv string) error {
+	pre := &metav1.Preconditions{UID: &o.uid}
+	if rv != "" {
+		pre.ResourceVersion = &rv
+	}
 	err := gc.m.meta.Resource(o.res.gvr).Namespace(o.namespace).Delete(ctx, o.name, metav1.DeleteOptions{
-		Preconditions: &metav1.Preconditions{UID: &uid}, PropagationPolicy: &policy,
+		Preconditions: pre, PropagationPolicy: &policy,
 	})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+	if err != nil && !apierrors.IsNotFound(err) && !(apierrors.IsConflict(err) && rv == "") {
 		return fmt.Errorf("delete %s %s/%s: %w", o.res.gvr.Resource, o.namespace, o.name, err)
 	}
 	return nil
@@ -349,7 +348,7 @@ func (gc *garbageCollector) deleteDependents(ctx context.Context, owner *gcObjec
 	blocked := false
 	for _, d := range gc.dependentsOf(owner.uid) {
 		if !d.deleting {
-			if err := gc.delete(ctx, d, metav1.DeletePropagationForeground); err != nil {
+			if err := gc.delete(ctx, d, metav1.DeletePropagationForeground, ""); err != nil {
 				return err
 			}
 		}
