@@ -2,16 +2,16 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/navarch/navarch/internal/lockfile"
 )
 
 // maxSocketPath is the longest unix socket path the kernel accepts, less a
@@ -44,7 +44,7 @@ func startEmbedded(ctx context.Context, opts Options) (*embedded, error) {
 		return nil, fmt.Errorf("start etcd: %w", err)
 	}
 	e := &embedded{}
-	if e.lock, err = lockFile(filepath.Join(dataDir, "etcd.lock")); err != nil {
+	if e.lock, err = lockfile.Lock(filepath.Join(dataDir, "etcd.lock")); err != nil {
 		return nil, fmt.Errorf("start etcd in %s: %w", dataDir, err)
 	}
 	ok := false
@@ -132,23 +132,4 @@ func (e *embedded) close() {
 		e.lock.Close() // closing the file releases the flock
 		e.lock = nil
 	}
-}
-
-// errDataDirInUse: another process (or Store) runs etcd on the data dir.
-var errDataDirInUse = errors.New("data dir is in use by another etcd")
-
-// lockFile takes an exclusive, non-blocking lock on path.
-func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errDataDirInUse
-		}
-		return nil, err
-	}
-	return f, nil
 }
