@@ -17,7 +17,8 @@
 //     collector's finalizers, finalizers, graceful pod deletion,
 //     preconditions), deletecollection,
 //   - subresources status, scale (autoscaling/v1 Scale), pods/binding and
-//     namespaces/finalize,
+//     namespaces/finalize; pods/log and pods/exec (EnablePodLogs,
+//     EnablePodExec) proxied to the kubelet API of the pod's node,
 //   - dryRun=All and fieldValidation=Strict|Warn|Ignore on every write.
 //
 // Around them: discovery (/api, /apis, aggregated discovery v2, /version),

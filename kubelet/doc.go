@@ -89,8 +89,12 @@
 //     timestamps, so sinceSeconds and timestamps are not honoured.
 //   - Ports (server.go, readonly.go): the kubelet API (HTTPS, self-signed,
 //     clients in group system:masters with a certificate of ClientCA — the
-//     API server proxying pods/log) and the read-only port (127.0.0.1:10255:
-//     /healthz, /spec, /pods, /metrics).
+//     API server proxying pods/log and pods/exec) and the read-only port
+//     (127.0.0.1:10255: /healthz, /spec, /pods, /metrics).
+//   - Exec (exec.go): /exec/<ns>/<pod>/<container> over a WebSocket with
+//     the remote command subprotocol v5.channel.k8s.io (or v4): stdin and
+//     its close signal, stdout, stderr, a terminal with resize, and a
+//     Status carrying the exit code; the runtime must be a StreamExecer.
 //   - Restart safety (gc.go): a restarted kubelet rebuilds everything from
 //     the runtime's labels; running containers keep their ids and
 //     restartCount, a readiness verdict the API already reports for a
